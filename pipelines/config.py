@@ -1,0 +1,111 @@
+"""Loading and validating ``params.yaml``, and the paths every stage derives from it.
+
+One place for each fact: dataset frame rates and paths live here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "params.schema.json"
+
+#: Motion frame rate of each dataset, frames per second.
+MOTION_FPS = {"synthetic": 60, "aistpp": 60, "musictodance": 25}
+#: Skeleton layout of each dataset (see :mod:`pipelines.skeleton`).
+SKELETON_LAYOUT = {"synthetic": "coco17", "aistpp": "coco17", "musictodance": "mtd23"}
+#: Genre names.
+GENRE_NAMES = {
+    "BR": "break", "PO": "pop", "LO": "lock", "WA": "waack", "MH": "middle hip-hop",
+    "LH": "LA hip-hop", "HO": "house", "KR": "krump", "JS": "street jazz", "JB": "ballet jazz",
+    "C": "cha-cha", "R": "rumba", "T": "tango", "W": "waltz",
+}
+SPLITS = ("train", "val", "test")
+
+
+class ParamsError(ValueError):
+    """params.yaml is malformed; the message names the file and the bad key."""
+
+
+def validate_params(params: dict, *, source: str = "params.yaml") -> dict:
+    """Validate a params mapping against the JSON schema.
+
+    Raises
+    ------
+    ParamsError
+        With one line: ``<source>: <key.path>: <reason>``.
+    """
+    schema = json.loads(SCHEMA_PATH.read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(params), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        key = ".".join(str(p) for p in err.absolute_path) or "<top level>"
+        raise ParamsError(f"{source}: {key}: {err.message}")
+    return params
+
+
+def load_params(path: str | Path = "params.yaml") -> dict:
+    """Read and validate ``params.yaml``."""
+    path = Path(path)
+    try:
+        params = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ParamsError(f"{path}: cannot read: {exc}") from exc
+    return validate_params(params or {}, source=str(path))
+
+
+def motion_fps(params: dict) -> int:
+    """Motion frame rate of the configured dataset, frames/s."""
+    return MOTION_FPS[params["dataset"]]
+
+
+def audio_sample_rate(params: dict) -> int:
+    """Analysis sample rate, Hz: ``motion_fps * hop_length`` so audio frames match motion frames."""
+    return motion_fps(params) * params["audio"]["hop_length"]
+
+
+class Paths:
+    """Every stage output path of the configured dataset, relative to the repository root."""
+
+    def __init__(self, params: dict):
+        self.dataset = params["dataset"]
+        self.base = Path(params["data_dir"]) / self.dataset
+        self.results = Path(params["results_dir"]) / self.dataset
+        self.window_frames = [w["frames"] for w in params["windows"]]
+
+    @property
+    def raw(self) -> Path:
+        """Generated source tree (synthetic dataset only)."""
+        return self.base / "raw"
+
+    @property
+    def index(self) -> Path:
+        return self.base / "index"
+
+    @property
+    def audio_features(self) -> Path:
+        return self.base / "features" / "audio"
+
+    @property
+    def motion_features(self) -> Path:
+        return self.base / "features" / "motion"
+
+    @property
+    def windows(self) -> Path:
+        return self.base / "windows"
+
+    @property
+    def shards(self) -> Path:
+        return self.base / "shards"
+
+    @property
+    def data_report(self) -> Path:
+        return self.results / "data_report"
+
+    def shard_file(self, window_frames: int, split: str) -> Path:
+        return self.shards / f"w{window_frames}_{split}.h5"

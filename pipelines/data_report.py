@@ -1,0 +1,150 @@
+"""Stage ``data_report``: a Markdown report with figures describing the prepared data.
+
+Writes ``results/<dataset>/data_report/report.md``, ``summary.json`` and ``figures/*.png``:
+sequence durations, tempo histogram, NaN frames per sequence, windows per genre and split,
+beat-tracking F-measure against ground truth (synthetic data) and BeatAlign between music
+beats and kinetic beats.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .common import atomic_dir, read_csv, run_stage  # noqa: E402
+from .config import GENRE_NAMES, SPLITS, Paths, motion_fps  # noqa: E402
+from .metrics import beat_align_score, beat_f_measure  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+
+def _fig(path: Path, draw) -> None:
+    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=100)
+    draw(ax)
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+
+
+def collect(params: dict) -> dict:
+    """Gather every number the report shows."""
+    paths = Paths(params)
+    fps = motion_fps(params)
+    seqs = read_csv(paths.windows / "sequences.csv")
+    info = json.loads((paths.index / "info.json").read_text())
+    skipped = sum(len(read_csv(p)) for p in (paths.index / "skipped.csv", paths.audio_features / "skipped.csv",
+                                              paths.motion_features / "skipped.csv", paths.windows / "skipped.csv"))
+    pieces = sorted({s["piece"] for s in seqs})
+    tempo, beat_f, downbeat_f = {}, {}, {}
+    raw_music = paths.raw / "music"
+    for p in pieces:
+        with np.load(paths.audio_features / f"{p}.npz") as a:
+            tempo[p] = float(a["tempo_bpm"])
+            est = a["beat_frames"] / fps
+            est_down = np.flatnonzero(a["downbeats"]) / fps
+        gt_file = raw_music / f"{p}.beats.tsv"
+        if gt_file.exists():
+            gt = np.loadtxt(gt_file, skiprows=1, ndmin=2)
+            beat_f[p] = beat_f_measure(estimated_s=est, reference_s=gt[:, 0])
+            downbeat_f[p] = beat_f_measure(estimated_s=est_down, reference_s=gt[gt[:, 1] == 1, 0])
+    nan_frames, beat_align = {}, []
+    for s in seqs:
+        with np.load(paths.motion_features / f"{s['sequence']}.npz") as m:
+            nan_frames[s["sequence"]] = int(m["nan_mask"].sum())
+            kin = np.flatnonzero(m["kinetic_beats"]) / fps
+        with np.load(paths.audio_features / f"{s['piece']}.npz") as a:
+            off = int(s["audio_offset_frames"])
+            frames = a["beat_frames"] - off
+            mb = frames[(frames >= 0) & (frames < int(s["usable_frames"]))] / fps
+        beat_align.append(beat_align_score(music_beats_s=mb, kinetic_beats_s=kin))
+    windows = {}
+    for spec in params["windows"]:
+        rows = read_csv(paths.windows / f"w{spec['frames']}.csv")
+        windows[spec["frames"]] = Counter((r["genre"], r["split"]) for r in rows)
+    return {"info": info, "sequences": seqs, "skipped": skipped, "tempo": tempo, "beat_f": beat_f,
+            "downbeat_f": downbeat_f, "nan_frames": nan_frames, "beat_align": beat_align, "windows": windows,
+            "fps": fps}
+
+
+def render(data: dict, out: Path, *, dataset: str) -> None:
+    figs = out / "figures"
+    figs.mkdir(parents=True, exist_ok=True)
+    seqs, fps = data["sequences"], data["fps"]
+    dur = np.array([int(s["usable_frames"]) / fps for s in seqs])
+    genres = sorted({s["genre"] for s in seqs})
+    _fig(figs / "durations.png", lambda ax: (ax.hist(dur, bins=30, color="#4477aa"),
+                                             ax.set_xlabel("aligned duration (s)"), ax.set_ylabel("sequences")))
+    tempos = np.array(list(data["tempo"].values()))
+    _fig(figs / "tempo.png", lambda ax: (ax.hist(tempos, bins=np.arange(60, 200, 5), color="#cc6677"),
+                                         ax.set_xlabel("estimated tempo (BPM)"), ax.set_ylabel("music pieces")))
+    nan = np.array(list(data["nan_frames"].values()))
+    _fig(figs / "nan_frames.png", lambda ax: (ax.hist(nan, bins=max(5, int(nan.max()) + 1 if nan.size else 5), color="#999933"),
+                                              ax.set_yscale("log"), ax.set_xlabel("NaN frames in a sequence (interpolated)"),
+                                              ax.set_ylabel("sequences")))
+
+    def bars(ax, counter):
+        x = np.arange(len(genres))
+        for k, split in enumerate(SPLITS):
+            ax.bar(x + (k - 1) * 0.27, [counter.get((g, split), 0) for g in genres], 0.27, label=split)
+        ax.set_xticks(x, genres)
+        ax.set_ylabel("windows")
+        ax.legend()
+
+    for frames, counter in data["windows"].items():
+        _fig(figs / f"windows_w{frames}.png", lambda ax, c=counter: bars(ax, c))
+
+    per_split = {sp: sum(s["split"] == sp for s in seqs) for sp in SPLITS}
+    lines = [f"# Data report: `{dataset}`", "",
+             f"{len(seqs)} aligned sequences ({', '.join(f'{k} {v}' for k, v in per_split.items())}), "
+             f"{len(data['tempo'])} music pieces, {dur.sum() / 60:.1f} min of aligned motion and music at {fps} fps. "
+             f"Validation split: {data['info'].get('val_source')}. "
+             f"{data['info'].get('excluded', 0)} sequences excluded by the dataset's ignore list, "
+             f"{data['skipped']} bad inputs skipped (see the `skipped.csv` files).", "",
+             "## Durations", "", "![durations](figures/durations.png)", "",
+             f"Aligned duration: min {dur.min():.1f} s, median {np.median(dur):.1f} s, max {dur.max():.1f} s.", "",
+             "## Tempo", "", "![tempo](figures/tempo.png)", ""]
+    if data["beat_f"]:
+        bf, df = np.array(list(data["beat_f"].values())), np.array(list(data["downbeat_f"].values()))
+        lines += [f"Beat tracking against the ground-truth beats (F-measure, ±70 ms): mean {bf.mean():.3f}, "
+                  f"min {bf.min():.3f}; downbeats: mean {df.mean():.3f}.", ""]
+    ba = np.array(data["beat_align"])
+    lines += [f"BeatAlign between music beats and kinetic beats (σ = 0.1 s): mean {ba.mean():.3f} "
+              f"over {ba.size} sequences.", "",
+              "## NaN frames", "", "![nan](figures/nan_frames.png)", "",
+              f"{int((nan > 0).sum())} sequences have NaN frames ({int(nan.sum())} frames in all); they are "
+              "interpolated and flagged in `nan_mask`.", "", "## Windows per genre and split", ""]
+    for frames, counter in data["windows"].items():
+        lines += [f"### {frames}-frame windows ({frames / fps:.2f} s)", "", f"![w{frames}](figures/windows_w{frames}.png)", "",
+                  "| genre | " + " | ".join(SPLITS) + " |", "|---|" + "---|" * len(SPLITS)]
+        for g in genres:
+            lines.append(f"| {g} ({GENRE_NAMES.get(g, g)}) | " + " | ".join(str(counter.get((g, sp), 0)) for sp in SPLITS) + " |")
+        lines.append("| **total** | " + " | ".join(str(sum(v for (gg, sp), v in counter.items() if sp == s)) for s in SPLITS) + " |")
+        lines.append("")
+    (out / "report.md").write_text("\n".join(lines))
+    summary = {"dataset": dataset, "sequences": len(seqs), "per_split": per_split, "pieces": len(data["tempo"]),
+               "minutes": round(float(dur.sum() / 60), 3), "nan_frames": int(nan.sum()),
+               "beat_f_mean": round(float(np.mean(list(data["beat_f"].values()))), 4) if data["beat_f"] else None,
+               "downbeat_f_mean": round(float(np.mean(list(data["downbeat_f"].values()))), 4) if data["downbeat_f"] else None,
+               "beat_align_mean": round(float(ba.mean()), 4),
+               "windows": {str(f): sum(c.values()) for f, c in data["windows"].items()}}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+
+
+def main(params: dict) -> None:
+    paths = Paths(params)
+    data = collect(params)
+    with atomic_dir(paths.data_report) as tmp:
+        render(data, tmp, dataset=params["dataset"])
+    log.info("data report written to %s", paths.data_report / "report.md")
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_stage(main, __doc__.splitlines()[0]))

@@ -1,0 +1,152 @@
+"""Stage ``shards``: HDF5 shards per (window size, split), ready for minibatch reads.
+
+``shards/w<frames>_<split>.h5`` holds N windows of W frames:
+
+======================  ================  =============================================
+``motion/joints``       (N, W, J, 3) f4   root-centred joints, body units
+``motion/root``         (N, W, 3) f4      root trajectory, body units
+``motion/bones``        (N, W, E, 3) f4   bone vectors, body units
+``motion/velocity``     (N, W, J, 3) f4   joint velocity, body units / s
+``motion/kinetic_beats`` (N, W) u1        1 on kinetic beats
+``motion/nan_mask``     (N, W) u1         1 where the source frame was NaN (interpolated)
+``audio/logmel``        (N, W, n_mels) f4 log-mel, dB
+``audio/mfcc``          (N, W, n_mfcc) f4
+``audio/onset_env``     (N, W) f4         onset strength
+``audio/tempogram``     (N, W, win) f4    tempogram
+``audio/beats``         (N, W) u1         estimated beats
+``audio/downbeats``     (N, W) u1         estimated downbeats
+``index``               (N,) compound     sequence, piece, genre, dancer, split,
+                                          start_frame, audio_start_frame
+======================  ================  =============================================
+
+File attributes give the dataset, fps, sample rate, hop length, skeleton layout and
+feature units. Datasets are chunked ``chunk_windows`` windows at a time and compressed;
+no timestamps are stored, so the same inputs give byte-identical files. Each file is
+written to a temporary name and renamed; ``shards/manifest.json`` lists every file with
+its SHA-256, size and window count.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .common import atomic_dir, read_csv, run_stage, sha256_file
+from .config import SKELETON_LAYOUT, SPLITS, Paths, audio_sample_rate, motion_fps
+
+log = logging.getLogger(__name__)
+
+MOTION_FIELDS = ("joints", "root", "bones", "velocity", "kinetic_beats", "nan_mask")
+AUDIO_FIELDS = ("logmel", "mfcc", "onset_env", "tempogram", "beats", "downbeats")
+INDEX_DTYPE = np.dtype([("sequence", "S64"), ("piece", "S32"), ("genre", "S8"), ("dancer", "S8"),
+                        ("split", "S8"), ("start_frame", "<i4"), ("audio_start_frame", "<i4")])
+UNITS = {
+    "motion/joints": "body units (mean torso length), root-centred", "motion/root": "body units",
+    "motion/bones": "body units", "motion/velocity": "body units / s", "motion/kinetic_beats": "0/1",
+    "motion/nan_mask": "0/1", "audio/logmel": "dB re 1", "audio/mfcc": "MFCC coefficients",
+    "audio/onset_env": "onset strength (a.u.)", "audio/tempogram": "autocorrelation (a.u.)",
+    "audio/beats": "0/1", "audio/downbeats": "0/1",
+}
+
+
+def _compression(cfg: dict) -> dict:
+    if cfg["compression"] == "none":
+        return {}
+    if cfg["compression"] == "lzf":
+        return {"compression": "lzf", "shuffle": True}
+    return {"compression": "gzip", "compression_opts": cfg["compression_level"], "shuffle": True}
+
+
+class _SequenceCache:
+    """Holds the feature arrays of the last sequence read (windows come in sequence order)."""
+
+    def __init__(self, motion_dir: Path, audio_dir: Path):
+        self.motion_dir, self.audio_dir, self.key, self.arrays = motion_dir, audio_dir, None, {}
+
+    def get(self, sequence: str, piece: str) -> dict[str, np.ndarray]:
+        if self.key != (sequence, piece):
+            with np.load(self.motion_dir / f"{sequence}.npz") as m, np.load(self.audio_dir / f"{piece}.npz") as a:
+                self.arrays = {**{f"motion/{k}": m[k] for k in MOTION_FIELDS},
+                               **{f"audio/{k}": a[k] for k in AUDIO_FIELDS}}
+            self.key = (sequence, piece)
+        return self.arrays
+
+
+def write_shard(path: Path, windows: list[dict], *, motion_dir: Path, audio_dir: Path, attrs: dict,
+                chunk_windows: int, compression: dict, block_chunks: int = 8) -> None:
+    """Write one shard with the windows (rows of ``windows/w<W>.csv``) in the given order.
+
+    Windows are gathered ``block_chunks`` chunks at a time and written chunk-aligned, so
+    memory stays bounded and no compressed chunk is read back.
+    """
+    n = len(windows)
+    W = int(windows[0]["frames"])
+    cache = _SequenceCache(motion_dir, audio_dir)
+    with h5py.File(path, "w", libver="earliest", track_order=False) as f:
+        for k, v in attrs.items():
+            f.attrs[k] = v
+        index = np.zeros(n, dtype=INDEX_DTYPE)
+        for i, w in enumerate(windows):
+            index[i] = (w["sequence"], w["piece"], w["genre"], w["dancer"], w["split"],
+                        int(w["start_frame"]), int(w["audio_start_frame"]))
+        f.create_dataset("index", data=index, track_times=False)
+        chunk = min(chunk_windows, n)
+        first = cache.get(windows[0]["sequence"], windows[0]["piece"])
+        dsets = {}
+        for name, arr in first.items():
+            shape = (n, W) + arr.shape[1:]
+            dsets[name] = f.create_dataset(name, shape=shape, dtype=arr.dtype, track_times=False,
+                                           chunks=(chunk,) + shape[1:], **compression)
+            dsets[name].attrs["unit"] = UNITS[name]
+        block = chunk * block_chunks
+        for b0 in range(0, n, block):
+            rows = windows[b0:b0 + block]
+            out = {name: np.empty((len(rows),) + d.shape[1:], d.dtype) for name, d in dsets.items()}
+            for j, w in enumerate(rows):
+                arrays = cache.get(w["sequence"], w["piece"])
+                for name, arr in arrays.items():
+                    s = int(w["audio_start_frame"] if name.startswith("audio/") else w["start_frame"])
+                    out[name][j] = arr[s:s + W]
+            for name, d in dsets.items():
+                d[b0:b0 + len(rows)] = out[name]
+
+
+def main(params: dict) -> None:
+    paths = Paths(params)
+    cfg = params["shards"]
+    compression = _compression(cfg)
+    attrs = {"dataset": params["dataset"], "motion_fps": motion_fps(params),
+             "sample_rate": audio_sample_rate(params), "hop_length": params["audio"]["hop_length"],
+             "skeleton": SKELETON_LAYOUT[params["dataset"]]}
+    manifest = {"dataset": params["dataset"], "files": {}}
+    with atomic_dir(paths.shards) as tmp:
+        for spec in params["windows"]:
+            frames = spec["frames"]
+            rows = read_csv(paths.windows / f"w{frames}.csv")
+            for split in SPLITS:
+                windows = [r for r in rows if r["split"] == split]
+                if not windows:
+                    log.warning("w%d %s: no windows, no shard written", frames, split)
+                    continue
+                name = paths.shard_file(frames, split).name
+                write_shard(tmp / name, windows, motion_dir=paths.motion_features, audio_dir=paths.audio_features,
+                            attrs={**attrs, "window_frames": frames, "stride": spec["stride"], "split": split},
+                            chunk_windows=cfg["chunk_windows"], compression=compression)
+                manifest["files"][name] = {"sha256": sha256_file(tmp / name), "bytes": (tmp / name).stat().st_size,
+                                           "windows": len(windows), "window_frames": frames, "split": split}
+                log.info("%s: %d windows, %.1f MB", name, len(windows), (tmp / name).stat().st_size / 1e6)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def verify_manifest(shard_dir: Path) -> list[str]:
+    """Names of shards whose SHA-256 no longer matches ``manifest.json`` (empty when all good)."""
+    manifest = json.loads((Path(shard_dir) / "manifest.json").read_text())
+    return [n for n, meta in manifest["files"].items() if sha256_file(Path(shard_dir) / n) != meta["sha256"]]
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_stage(main, __doc__.splitlines()[0]))
