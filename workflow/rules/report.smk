@@ -1,0 +1,17 @@
+rule data_report:
+    """Markdown data report: durations, tempi, NaN frames, windows per genre and split."""
+    input:
+        STAGES["data_report"].deps,
+    output:
+        report(
+            STAGES["data_report"].outs[0],
+            caption="../report/data_report.rst",
+            category="Data",
+        ),
+        stage_outputs("data_report")[1:],
+    log:
+        STAGES["data_report"].log,
+    conda:
+        "../envs/pipeline.yaml"
+    shell:
+        "python -m pipelines.data_report --params params.yaml > {log} 2>&1"
