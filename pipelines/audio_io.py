@@ -33,6 +33,31 @@ def _ffmpeg_decode(path: Path) -> tuple[np.ndarray, int]:
     return np.frombuffer(out.stdout, dtype="<f4").astype(np.float32), sr
 
 
+def wav_truncation(path: Path) -> str | None:
+    """For a RIFF/WAVE file, a reason string if its data chunk is cut short, else None.
+
+    libsndfile silently reads what is there, so a download cut off halfway would pass
+    as a shorter piece; the header still says how long it should be.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        size = path.stat().st_size
+        pos = 12
+        while pos + 8 <= size:
+            fh.seek(pos)
+            chunk = fh.read(8)
+            cid, clen = chunk[:4], int.from_bytes(chunk[4:8], "little")
+            if cid == b"data":
+                have = size - pos - 8
+                if clen not in (0, 0xFFFFFFFF) and have < clen:
+                    return f"truncated: header declares {clen} data bytes, file holds {have}"
+                return None
+            pos += 8 + clen + (clen & 1)
+    return "truncated: no data chunk"
+
+
 def read_audio_mono(path: str | Path, *, min_sample_rate: int, min_seconds: float) -> tuple[np.ndarray, int]:
     """Read an audio file as mono float32.
 
@@ -62,11 +87,11 @@ def read_audio_mono(path: str | Path, *, min_sample_rate: int, min_seconds: floa
         raise InputError(path, "audio file not found")
     if path.stat().st_size == 0:
         raise InputError(path, "audio file is empty (0 bytes)")
+    truncated = wav_truncation(path)
+    if truncated:
+        raise InputError(path, truncated)
     try:
-        info = sf.info(str(path))
         y, sr = sf.read(str(path), dtype="float32", always_2d=True)
-        if info.frames > 0 and y.shape[0] < info.frames:
-            raise InputError(path, f"truncated: header says {info.frames} samples, {y.shape[0]} readable")
         y = y.mean(axis=1)
     except sf.LibsndfileError:
         y, sr = _ffmpeg_decode(path)

@@ -24,9 +24,9 @@ _LAYOUTS: dict[str, dict] = {
             "left_wrist", "right_wrist", "left_hip", "right_hip",
             "left_knee", "right_knee", "left_ankle", "right_ankle",
         ),
-        # 16 edges: a tree over the 17 joints, rooted at the hips.
+        # 16 edges: a tree over the 17 joints (the nose stands in for the neck).
         "edges": (
-            (11, 12), (11, 5), (12, 6), (5, 6),
+            (0, 5), (0, 6), (5, 11), (6, 12),
             (5, 7), (7, 9), (6, 8), (8, 10),
             (11, 13), (13, 15), (12, 14), (14, 16),
             (0, 1), (0, 2), (1, 3), (2, 4),

@@ -51,7 +51,7 @@ class ShardDataset(Dataset):
 
     def _h5(self) -> h5py.File:
         if self._file is None:
-            self._file = h5py.File(self.path, "r")
+            self._file = h5py.File(self.path, "r", rdcc_nbytes=64 << 20)
         return self._file
 
     def meta(self, i: int) -> dict:

@@ -1,0 +1,73 @@
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from pipelines import dag
+from pipelines.config import REPO_ROOT, ParamsError, load_params, validate_params
+
+from .conftest import base_params
+
+
+def test_params_yaml_is_valid():
+    load_params(REPO_ROOT / "params.yaml")
+
+
+@pytest.mark.parametrize("mutate, key", [
+    (lambda p: p["audio"].__setitem__("n_mels", "many"), "audio.n_mels"),
+    (lambda p: p["windows"][1].__setitem__("stride", 0), "windows.1.stride"),
+    (lambda p: p.__setitem__("dataset", "imagenet"), "dataset"),
+    (lambda p: p["shards"].__setitem__("compresion", "gzip"), "shards"),
+])
+def test_schema_error_names_the_bad_key(mutate, key):
+    p = base_params()
+    mutate(p)
+    with pytest.raises(ParamsError) as exc:
+        validate_params(p, source="params.yaml")
+    msg = str(exc.value)
+    assert msg.startswith(f"params.yaml: {key}:"), msg
+    assert "\n" not in msg
+
+
+def test_dvc_yaml_matches_the_dag():
+    """dvc.yaml is generated from pipelines/dag.py; it must not drift."""
+    assert (REPO_ROOT / "dvc.yaml").read_text() == dag.dvc_yaml(load_params(REPO_ROOT / "params.yaml")), \
+        "dvc.yaml drifted: run `python -m pipelines.dag --write`"
+    rc = subprocess.run([sys.executable, "-m", "pipelines.dag", "--check"], cwd=REPO_ROOT).returncode
+    assert rc == 0
+
+
+def test_dag_check_detects_drift(tmp_path):
+    stale = tmp_path / "dvc.yaml"
+    stale.write_text((REPO_ROOT / "dvc.yaml").read_text().replace("pipelines/windows.py", "pipelines/x.py"))
+    rc = subprocess.run([sys.executable, "-m", "pipelines.dag", "--check", "--output", str(stale)],
+                        cwd=REPO_ROOT, capture_output=True, text=True)
+    assert rc.returncode == 1 and "out of date" in rc.stderr
+
+
+def test_snakemake_rules_match_dvc_stages():
+    """Every Snakemake rule runs the same command on the same files as its dvc.yaml stage."""
+    stages = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())["stages"]
+    # ask Snakemake for each rule's command and files through its API
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+
+    with SnakemakeApi(OutputSettings(quiet=True)) as api:
+        wf = api.workflow(resource_settings=ResourceSettings(), config_settings=ConfigSettings(),
+                          snakefile=REPO_ROOT / "Snakefile", workdir=REPO_ROOT)
+        rules = {r.name: r for r in wf._workflow.rules}
+    assert set(stages) <= set(rules)
+    for name, stage in stages.items():
+        rule = rules[name]
+        assert rule.shellcmd == f"{stage['cmd']} > {{log}} 2>&1", name
+        assert str(rule.log[0]) == f"logs/{name}.log"
+        assert sorted(map(str, rule.input)) == sorted(stage["deps"]), name
+        metrics = [next(iter(m)) for m in stage.get("metrics", [])]
+        assert sorted(map(str, rule.output)) == sorted(stage["outs"] + metrics), name
+        assert sorted(k.replace("__", ".") for k in rule.params.keys()) == sorted(stage.get("params", [])), name
+
+
+def test_snakemake_lint_is_clean():
+    out = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
