@@ -5,7 +5,7 @@ BIN    := $(abspath $(VENV))/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup run test bench lint dvc-check clean
+.PHONY: setup run test bench lint lock clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ bench: $(STAMP)
 lint: $(STAMP)
 	snakemake --lint
 	python -m pipelines.dag --check
+
+lock: $(STAMP)
+	$(PYTHON) -m venv /tmp/lock-venv && /tmp/lock-venv/bin/pip install -q -r requirements.in
+	{ echo "# Exact pins for Python 3.11, generated from requirements.in by \`make lock\`."; \
+	  echo "# torch is the CPU build where one is offered (a wheel on disk here)."; \
+	  /tmp/lock-venv/bin/pip freeze | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > requirements.txt
+	rm -rf /tmp/lock-venv
 
 dvc.yaml: params.yaml pipelines/dag.py
 	python -m pipelines.dag --write

@@ -21,7 +21,7 @@ import numpy as np
 import soundfile as sf
 
 from . import synthetic as syn
-from .common import Skips, atomic_dir, parallel_map, run_stage, n_workers, stable_hash, write_csv
+from .common import InputError, Skips, atomic_dir, parallel_map, run_stage, n_workers, stable_hash, write_csv
 from .config import MOTION_FPS, Paths
 from .datasets import INDEX_FIELDS, index_aist_layout, index_musictodance
 
@@ -32,7 +32,7 @@ def _rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([seed, stable_hash(name)])
 
 
-def plan_synthetic(cfg: dict, seed: int) -> tuple[list[syn.Piece], list[dict], dict]:
+def plan_synthetic(cfg: dict, seed: int) -> tuple[list[syn.Piece], list[dict]]:
     """Decide every piece and sequence (names, durations, dancers, splits) from the seed."""
     rng = _rng(seed, "plan")
     pieces, sequences = [], []
@@ -58,7 +58,7 @@ def plan_synthetic(cfg: dict, seed: int) -> tuple[list[syn.Piece], list[dict], d
     ign_set = {sequences[i]["name"] for i in order[n_nan:n_nan + n_ign]}
     for s in sequences:
         s["nan"], s["ignored"] = s["name"] in nan_set, s["name"] in ign_set
-    return pieces, sequences, {"dancer_scale": {}}
+    return pieces, sequences
 
 
 def _write_piece(job: tuple) -> None:
@@ -101,7 +101,7 @@ def _pickle(path: Path, obj: dict) -> None:
 def generate_synthetic(params: dict, out_dir: Path) -> None:
     """Write the synthetic dataset in the AIST++ layout under ``out_dir``."""
     cfg, seed = params["datasets"]["synthetic"], params["seed"]
-    pieces, sequences, _ = plan_synthetic(cfg, seed)
+    pieces, sequences = plan_synthetic(cfg, seed)
     ann, music = out_dir / "annotations", out_dir / "music"
     for d in (ann / "keypoints3d", ann / "motions", ann / "splits", music):
         d.mkdir(parents=True, exist_ok=True)
@@ -145,7 +145,6 @@ def main(params: dict) -> None:
     with atomic_dir(paths.index) as tmp:
         rows, excluded, info = build_index(params, skips)
         if not rows:
-            from .common import InputError
             raise InputError(paths.index, "no usable sequences (see skipped.csv when on_error: skip)")
         write_csv(tmp / "sequences.csv", rows, fieldnames=INDEX_FIELDS)
         skips.write(tmp / "skipped.csv")

@@ -132,11 +132,27 @@ def _one_piece(job: tuple) -> tuple[str, str | None, InputError | None]:
     return piece, str(out), None
 
 
+def warm_up_jit(params: dict) -> None:
+    """Compile librosa's numba kernels once, in this process, before workers fork.
+
+    Workers then inherit the compiled code. Without this, every worker compiles and writes
+    numba's on-disk cache at the same time, which can leave a corrupt cache that crashes
+    (SIGSEGV) every later run.
+    """
+    a = params["audio"]
+    sr = audio_sample_rate(params)
+    y = np.random.default_rng(0).standard_normal(4 * sr).astype(np.float32) * 0.1
+    extract_audio_features(y, sr_in=sr, sr=sr, hop_length=a["hop_length"], n_fft=a["n_fft"], n_mels=a["n_mels"],
+                           n_mfcc=a["n_mfcc"], tempogram_win_length=a["tempogram_win_length"],
+                           beats_per_bar=a["beats_per_bar"])
+
+
 def main(params: dict) -> None:
     paths = Paths(params)
     rows = read_csv(paths.index / "sequences.csv")
     pieces = sorted({(r["piece"], r["audio_path"]) for r in rows})
     skips = Skips(params["on_error"])
+    warm_up_jit(params)
     with atomic_dir(paths.audio_features) as tmp:
         results = parallel_map(_one_piece, [(p, a, params, tmp) for p, a in pieces], workers=n_workers(params))
         for piece, _, err in results:

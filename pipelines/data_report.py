@@ -20,8 +20,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .common import atomic_dir, read_csv, run_stage  # noqa: E402
-from .config import GENRE_NAMES, SPLITS, Paths, motion_fps  # noqa: E402
+from .config import GENRE_NAMES, SKELETON_LAYOUT, SPLITS, Paths, motion_fps  # noqa: E402
 from .metrics import beat_align_score, beat_f_measure  # noqa: E402
+from .skeleton import Skeleton  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,31 @@ log = logging.getLogger(__name__)
 def _fig(path: Path, draw) -> None:
     fig, ax = plt.subplots(figsize=(6, 3.2), dpi=100)
     draw(ax)
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+
+
+def draw_poses(path: Path, *, motion_dir: Path, seqs: list[dict], skeleton: Skeleton, fps: int,
+               n_frames: int = 6) -> None:
+    """Front view of one sequence per genre: ``n_frames`` poses over its first two seconds."""
+    by_genre = {}
+    for s in seqs:
+        by_genre.setdefault(s["genre"], s["sequence"])
+    genres = sorted(by_genre)[:6]
+    fig, axes = plt.subplots(len(genres), 1, figsize=(n_frames * 1.1, 1.6 * len(genres)), dpi=100, squeeze=False)
+    for ax, g in zip(axes[:, 0], genres):
+        with np.load(motion_dir / f"{by_genre[g]}.npz") as m:
+            joints = m["joints"]
+        frames = np.linspace(0, min(len(joints) - 1, 2 * fps), n_frames).astype(int)
+        for k, t in enumerate(frames):
+            xy = joints[t][:, [0, skeleton.up_axis]] + np.array([3.0 * k, 0.0])
+            for i, j in skeleton.edges:
+                ax.plot(xy[[i, j], 0], xy[[i, j], 1], color="#334455", lw=1)
+            ax.text(3.0 * k, -2.4, f"{t / fps:.2f}s", fontsize=6, ha="center")
+        ax.set_title(f"{g}: {by_genre[g]}", fontsize=7, loc="left")
+        ax.set_aspect("equal")
+        ax.axis("off")
     fig.tight_layout()
     fig.savefig(path, metadata={"Software": None})
     plt.close(fig)
@@ -71,7 +97,7 @@ def collect(params: dict) -> dict:
         windows[spec["frames"]] = Counter((r["genre"], r["split"]) for r in rows)
     return {"info": info, "sequences": seqs, "skipped": skipped, "tempo": tempo, "beat_f": beat_f,
             "downbeat_f": downbeat_f, "nan_frames": nan_frames, "beat_align": beat_align, "windows": windows,
-            "fps": fps}
+            "fps": fps, "motion_dir": paths.motion_features, "skeleton": Skeleton(SKELETON_LAYOUT[params["dataset"]])}
 
 
 def render(data: dict, out: Path, *, dataset: str) -> None:
@@ -101,6 +127,7 @@ def render(data: dict, out: Path, *, dataset: str) -> None:
     for frames, counter in data["windows"].items():
         _fig(figs / f"windows_w{frames}.png", lambda ax, c=counter: bars(ax, c))
 
+    draw_poses(figs / "poses.png", motion_dir=data["motion_dir"], seqs=seqs, skeleton=data["skeleton"], fps=fps)
     per_split = {sp: sum(s["split"] == sp for s in seqs) for sp in SPLITS}
     lines = [f"# Data report: `{dataset}`", "",
              f"{len(seqs)} aligned sequences ({', '.join(f'{k} {v}' for k, v in per_split.items())}), "
@@ -108,6 +135,8 @@ def render(data: dict, out: Path, *, dataset: str) -> None:
              f"Validation split: {data['info'].get('val_source')}. "
              f"{data['info'].get('excluded', 0)} sequences excluded by the dataset's ignore list, "
              f"{data['skipped']} bad inputs skipped (see the `skipped.csv` files).", "",
+             "## Poses", "", "![poses](figures/poses.png)", "",
+             "Root-centred, scale-normalised joints (front view) of one sequence per genre.", "",
              "## Durations", "", "![durations](figures/durations.png)", "",
              f"Aligned duration: min {dur.min():.1f} s, median {np.median(dur):.1f} s, max {dur.max():.1f} s.", "",
              "## Tempo", "", "![tempo](figures/tempo.png)", ""]

@@ -36,3 +36,78 @@ def beat_align_score(*, music_beats_s: np.ndarray, kinetic_beats_s: np.ndarray, 
         return 0.0
     d = np.abs(m[:, None] - k[None, :]).min(axis=1)
     return float(np.mean(np.exp(-d ** 2 / (2 * sigma_s ** 2))))
+
+
+# ---------------------------------------------------------------- retrieval
+def pessimistic_ranks(scores: np.ndarray) -> np.ndarray:
+    """1-based rank of every gallery item for every query, ties counted against the item.
+
+    Parameters
+    ----------
+    scores : np.ndarray, shape (Q, G)
+        Similarity of query q to gallery item g (higher is better).
+
+    Returns
+    -------
+    np.ndarray, shape (Q, G), int
+        ``1 + #{items scoring higher} + #{other items scoring the same}``, so a constant
+        score ranks every item last and earns no credit.
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    order = np.sort(s, axis=1)  # ascending
+    G = s.shape[1]
+    # number of items with score >= s[q, g] (including itself)
+    ge = G - np.stack([np.searchsorted(order[q], s[q], side="left") for q in range(s.shape[0])])
+    return ge.astype(np.int64)
+
+
+def retrieval_metrics(scores: np.ndarray, relevant: np.ndarray, *, ks: tuple[int, ...] = (1, 5, 10)) -> dict:
+    """Recall@K, median rank and mean average precision of a retrieval.
+
+    Parameters
+    ----------
+    scores : np.ndarray, shape (Q, G)
+        Similarities, higher is better.
+    relevant : np.ndarray, shape (Q, G), bool
+        Which gallery items count as correct for each query (each query needs at least one).
+    ks : tuple of int
+        The K of Recall@K.
+
+    Returns
+    -------
+    dict
+        ``R@K`` (fraction of queries with a relevant item in the top K), ``median_rank``
+        (median over queries of the best rank of a relevant item), ``mAP`` (mean over
+        queries of the precision averaged over the ranks of all relevant items).
+    """
+    rel = np.asarray(relevant, dtype=bool)
+    if rel.shape != np.shape(scores):
+        raise ValueError(f"scores {np.shape(scores)} and relevant {rel.shape} differ in shape")
+    if not rel.any(axis=1).all():
+        raise ValueError("every query needs at least one relevant gallery item")
+    ranks = pessimistic_ranks(scores)
+    best = np.where(rel, ranks, np.iinfo(np.int64).max).min(axis=1)
+    out = {f"R@{k}": float(np.mean(best <= k)) for k in ks}
+    out["median_rank"] = float(np.median(best))
+    aps = []
+    for q in range(rel.shape[0]):
+        r = np.sort(ranks[q, rel[q]])
+        hits = np.array([np.sum(r <= x) for x in r])  # relevant items at or above each relevant rank
+        aps.append(float(np.mean(hits / r)))
+    out["mAP"] = float(np.mean(aps))
+    return out
+
+
+def chance_retrieval_metrics(relevant: np.ndarray, *, ks: tuple[int, ...] = (1, 5, 10), draws: int = 200,
+                             seed: int = 0) -> dict:
+    """The same metrics for random scores: the mean over ``draws`` random rankings (seeded)."""
+    rng = np.random.default_rng(seed)
+    runs = [retrieval_metrics(rng.random(np.shape(relevant)), relevant, ks=ks) for _ in range(draws)]
+    return {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
+
+
+def recall_curve(scores: np.ndarray, relevant: np.ndarray, *, max_k: int) -> np.ndarray:
+    """Recall@K for K = 1..max_k, shape (max_k,)."""
+    ranks = pessimistic_ranks(scores)
+    best = np.where(np.asarray(relevant, bool), ranks, np.iinfo(np.int64).max).min(axis=1)
+    return np.array([np.mean(best <= k) for k in range(1, max_k + 1)])

@@ -198,8 +198,8 @@ def _move(name: str, b: np.ndarray, amp: np.ndarray, metre: int) -> np.ndarray:
             wave = (1 - np.cos(np.pi * (b - lag * np.sin(np.pi * b) ** 2))) / 2
             off[:, joints, 1] += 18 * a * (wave[:, None] - 0.5)
     elif name == "arm_circle":
-        ang = 2 * np.pi * (b / metre - 0.5 * np.sin(2 * np.pi * b) / (np.pi * metre) * 0)  # one turn per bar
-        ang = ang - np.sin(2 * np.pi * b) / metre   # stop on each beat
+        # one turn per bar; d(ang)/db = (2π/metre)(1 − cos 2πb) vanishes on every beat
+        ang = 2 * np.pi / metre * (b - np.sin(2 * np.pi * b) / (2 * np.pi))
         for jw, sgn in ((9, 1), (10, -1), (7, 1), (8, -1)):
             r = 25 if jw in (9, 10) else 10
             off[:, jw, 0] += sgn * r * a[:, 0] * np.cos(ang)
@@ -235,7 +235,6 @@ def synth_motion(piece: Piece, *, seconds: float, dancer_scale: float, energy: f
     T = int(round(seconds * MOTION_FPS))
     t = np.arange(T) / MOTION_FPS
     b = (t - lag_s - piece.first_beat_s) / piece.beat_period_s
-    beat_in_bar = np.floor(b).astype(int) % piece.metre
     accents = np.asarray(style["accents"])
     # amplitude follows the accent of the beat being approached or left, smoothly
     nearest = np.round(b).astype(int) % piece.metre
@@ -251,7 +250,6 @@ def synth_motion(piece: Piece, *, seconds: float, dancer_scale: float, energy: f
         mask = (bar_move == m).astype(float)
         mask = np.convolve(mask, np.hanning(21) / np.hanning(21).sum(), mode="same")
         pose += _move(name, b, amp * mask, piece.metre)
-    del beat_in_bar
     # dancer: size, facing, travel drift
     pose = pose * dancer_scale
     c, s = np.cos(yaw), np.sin(yaw)
