@@ -12,6 +12,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/dataset.smk"
+include: "workflow/rules/models.smk"
 include: "workflow/rules/report.smk"
 
 

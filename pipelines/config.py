@@ -46,6 +46,12 @@ def validate_params(params: dict, *, source: str = "params.yaml") -> dict:
         err = errors[0]
         key = ".".join(str(p) for p in err.absolute_path) or "<top level>"
         raise ParamsError(f"{source}: {key}: {err.message}")
+    sizes = [w["frames"] for w in params["windows"]]
+    if params["train"]["window_frames"] not in sizes:
+        raise ParamsError(f"{source}: train.window_frames: {params['train']['window_frames']} is not one of "
+                          f"the window sizes {sizes}")
+    if params["train"]["crop_frames"] > params["train"]["window_frames"]:
+        raise ParamsError(f"{source}: train.crop_frames: longer than train.window_frames")
     return params
 
 
@@ -76,6 +82,7 @@ class Paths:
         self.dataset = params["dataset"]
         self.base = Path(params["data_dir"]) / self.dataset
         self.results = Path(params["results_dir"]) / self.dataset
+        self.models = Path(params["models_dir"]) / self.dataset
         self.window_frames = [w["frames"] for w in params["windows"]]
 
     @property

@@ -55,8 +55,11 @@ def make_params(tmp_path: Path, **overrides) -> dict:
     p = copy.deepcopy(base_params())
     p["data_dir"] = str(tmp_path / "data")
     p["results_dir"] = str(tmp_path / "results")
+    p["models_dir"] = str(tmp_path / "models")
     p["datasets"]["synthetic"] = dict(TINY_SYNTHETIC)
     p["workers"] = 1
+    p["train"].update(max_epochs=3, patience=2, batch_size=16)
+    p["evaluate"]["chance_draws"] = 20
     for key, value in overrides.items():
         node = p
         parts = key.split("__")

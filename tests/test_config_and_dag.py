@@ -60,12 +60,15 @@ def test_snakemake_rules_match_dvc_stages():
     assert set(stages) <= set(rules)
     for name, stage in stages.items():
         rule = rules[name]
-        assert rule.shellcmd == f"{stage['cmd']} > {{log}} 2>&1", name
+        model = rule.params.get("model")
+        shell = rule.shellcmd.replace("{params.model}", model) if model else rule.shellcmd
+        assert shell == f"{stage['cmd']} > {{log}} 2>&1", name
         assert str(rule.log[0]) == f"logs/{name}.log"
         assert sorted(map(str, rule.input)) == sorted(stage["deps"]), name
-        metrics = [next(iter(m)) for m in stage.get("metrics", [])]
-        assert sorted(map(str, rule.output)) == sorted(stage["outs"] + metrics), name
-        assert sorted(k.replace("__", ".") for k in rule.params.keys()) == sorted(stage.get("params", [])), name
+        extra = [next(iter(m)) for m in stage.get("metrics", []) + stage.get("plots", [])]
+        assert sorted(map(str, rule.output)) == sorted(stage["outs"] + extra), name
+        keys = [k.replace("__", ".") for k in rule.params.keys() if k != "model"]
+        assert sorted(keys) == sorted(stage.get("params", [])), name
 
 
 def test_snakemake_lint_is_clean():

@@ -196,7 +196,7 @@ def test_snakemake_reruns_only_what_changed(tmp_path):
         src = REPO_ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
     params = make_params(tmp_path)
-    params["data_dir"], params["results_dir"] = "data", "results"
+    params["data_dir"], params["results_dir"], params["models_dir"] = "data", "results", "models"
     write_params(work / "params.yaml", params)
     smk = [sys.executable, "-m", "snakemake", "--cores", "2"]
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -212,5 +212,13 @@ def test_snakemake_reruns_only_what_changed(tmp_path):
         assert f"\n{rule} " in text or f" {rule} " in text, text
     for rule in ("acquire", "audio_features", "motion_features"):
         assert rule not in text, text
+    # one model's params: only that model's training, its evaluation and the report
+    params["windows"][0]["stride"] = 25
+    params["clip"]["lr"] = 0.002
+    write_params(work / "params.yaml", params)
+    dry = subprocess.run(smk + ["-n", "all"], cwd=work, capture_output=True, text=True, env=env)
+    stats = (dry.stdout + dry.stderr).split("Job stats:")[1].split("total")[0]
+    jobs = {line.split()[0] for line in stats.splitlines()[3:] if line.strip()}
+    assert jobs == {"train_clip", "evaluate_clip", "report", "all"}, stats
     bad = subprocess.run(smk + ["-n", "all", "--config", "seed=3"], cwd=work, capture_output=True, text=True, env=env)
     assert bad.returncode != 0 and "params.yaml is the only configuration" in bad.stdout + bad.stderr

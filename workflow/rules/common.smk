@@ -6,6 +6,7 @@ sys.path.insert(0, workflow.basedir)
 
 from pipelines.config import ParamsError, validate_params  # noqa: E402
 from pipelines.dag import final_targets, stages  # noqa: E402
+from pipelines.models import MODEL_NAMES  # noqa: E402
 
 try:
     validate_params(config, source="params.yaml")
@@ -24,4 +25,4 @@ STAGES = stages(config)
 def stage_outputs(name):
     """Outputs of a stage, directories marked for Snakemake."""
     st = STAGES[name]
-    return [directory(o) if o in st.out_dirs else o for o in st.outs + st.metrics]
+    return [directory(o) if o in st.out_dirs else o for o in st.outs + st.metrics + st.plots]

@@ -1,0 +1,251 @@
+"""Stage ``report``: the model report, as self-contained HTML and a Markdown twin.
+
+Writes ``results/<dataset>/report.html`` (figures embedded), ``results/<dataset>/report.md``
+and ``results/<dataset>/report_figures/*.png``: the dataset summary, every model against the
+linear baseline and chance, recall@K curves, music×motion similarity heatmaps, histograms of
+the exact pair's rank, 2-D maps (PCA) of the motion embeddings coloured by genre and the
+genre-probe confusion matrices.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import logging
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .common import atomic_dir, atomic_file, run_stage  # noqa: E402
+from .config import Paths  # noqa: E402
+from .metrics import pessimistic_ranks  # noqa: E402
+from .models import MODEL_NAMES  # noqa: E402
+from .train import model_paths  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+
+class Doc:
+    """Blocks rendered to both Markdown and HTML."""
+
+    def __init__(self, fig_dir: Path, fig_rel: str):
+        self.blocks: list[tuple[str, object]] = []
+        self.fig_dir, self.fig_rel = fig_dir, fig_rel
+
+    def h(self, level: int, text: str) -> None:
+        self.blocks.append(("h", (level, text)))
+
+    def p(self, text: str) -> None:
+        self.blocks.append(("p", text))
+
+    def table(self, header: list[str], rows: list[list[str]]) -> None:
+        self.blocks.append(("table", (header, rows)))
+
+    def figure(self, name: str, fig, caption: str) -> None:
+        path = self.fig_dir / f"{name}.png"
+        fig.tight_layout()
+        fig.savefig(path, dpi=100, metadata={"Software": None})
+        plt.close(fig)
+        self.blocks.append(("fig", (name, caption)))
+
+    def markdown(self) -> str:
+        out = []
+        for kind, v in self.blocks:
+            if kind == "h":
+                out.append("#" * v[0] + " " + v[1])
+            elif kind == "p":
+                out.append(v)
+            elif kind == "table":
+                header, rows = v
+                out.append("| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n"
+                           + "\n".join("| " + " | ".join(r) + " |" for r in rows))
+            else:
+                out.append(f"![{v[0]}]({self.fig_rel}/{v[0]}.png)\n\n*{v[1]}*")
+        return "\n\n".join(out) + "\n"
+
+    def html(self, title: str) -> str:
+        out = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>"
+               "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+               "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;"
+               "text-align:right}th{background:#f2f2f2}td:first-child{text-align:left}"
+               "figure{margin:1em 0}figcaption{font-size:13px;color:#444}</style></head><body>"]
+        for kind, v in self.blocks:
+            if kind == "h":
+                out.append(f"<h{v[0]}>{html.escape(v[1])}</h{v[0]}>")
+            elif kind == "p":
+                out.append(f"<p>{html.escape(v).replace('**', '')}</p>")
+            elif kind == "table":
+                header, rows = v
+                out.append("<table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in header) + "</tr>"
+                           + "".join("<tr>" + "".join(f"<td>{html.escape(c).replace('**', '')}</td>" for c in r)
+                                     + "</tr>" for r in rows) + "</table>")
+            else:
+                data = base64.b64encode((self.fig_dir / f"{v[0]}.png").read_bytes()).decode()
+                out.append(f"<figure><img src='data:image/png;base64,{data}' style='max-width:100%'>"
+                           f"<figcaption>{html.escape(v[1])}</figcaption></figure>")
+        return "\n".join(out) + "</body></html>\n"
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def _cell(entry: dict, key: str) -> str:
+    return _pct(entry["model"][key])
+
+
+def retrieval_table(metrics: dict, gallery: str, direction: str, ks: list[int]) -> tuple[list[str], list[list[str]]]:
+    header = ["model"] + [f"exact R@{k}" for k in ks] + ["exact medR", "exact mAP", "piece R@1", "piece mAP",
+                                                           "genre R@1", "genre mAP"]
+    rows = []
+    for name, m in metrics.items():
+        r = m["retrieval"][gallery][direction]
+        rows.append([name] + [_cell(r["exact"], f"R@{k}") for k in ks]
+                    + [f"{r['exact']['model']['median_rank']:.0f}", _cell(r["exact"], "mAP"),
+                       _cell(r["piece"], "R@1"), _cell(r["piece"], "mAP"), _cell(r["genre"], "R@1"),
+                       _cell(r["genre"], "mAP")])
+    any_m = next(iter(metrics.values()))["retrieval"][gallery][direction]
+    rows.append(["chance"] + [_pct(any_m["exact"]["chance"][f"R@{k}"]) for k in ks]
+                + [f"{any_m['exact']['chance']['median_rank']:.0f}", _pct(any_m["exact"]["chance"]["mAP"]),
+                   _pct(any_m["piece"]["chance"]["R@1"]), _pct(any_m["piece"]["chance"]["mAP"]),
+                   _pct(any_m["genre"]["chance"]["R@1"]), _pct(any_m["genre"]["chance"]["mAP"])])
+    if "ceiling" in any_m["exact"]:
+        rows.append(["ceiling (identical music)"] + [_pct(any_m["exact"]["ceiling"][f"R@{k}"]) for k in ks]
+                    + ["", "", "", "", "", ""])
+    return header, rows
+
+
+def build(params: dict, doc: Doc) -> None:
+    paths = Paths(params)
+    summary = json.loads((paths.data_report / "summary.json").read_text())
+    metrics = {m: json.loads(model_paths(params, m)["metrics"].read_text()) for m in MODEL_NAMES}
+    evals = {m: np.load(model_paths(params, m)["eval"]) for m in MODEL_NAMES}
+    ks = params["evaluate"]["ks"]
+    W = params["train"]["window_frames"]
+    first = next(iter(metrics.values()))
+    n_test = first["retrieval"]["windows"]["size"]
+    n_seq = first["retrieval"]["sequences"]["size"]
+    doc.h(1, f"Music–motion retrieval report: {params['dataset']}")
+    doc.p(f"Dataset: {summary['sequences']} aligned sequences ({', '.join(f'{k} {v}' for k, v in summary['per_split'].items())}), "
+          f"{summary['pieces']} music pieces, {summary['minutes']} min. Models train on the train split's {W}-frame "
+          f"windows ({first['train_windows']}), stop early on the val split and are scored on the test split: "
+          f"{n_test} windows from {n_seq} sequences. Percentages; every number beside its chance level "
+          "(random scores, same gallery). See data_report/report.md for the data itself.")
+    beat = [f"BeatAlign of the dances against the music beats {summary['beat_align_mean']:.3f} (σ = 0.1 s)"]
+    if summary.get("beat_f_mean") is not None:
+        beat.append(f"beat-tracking F-measure against the ground-truth beats {summary['beat_f_mean']:.3f} "
+                    f"(downbeats {summary['downbeat_f_mean']:.3f})")
+    doc.p("Beat metrics of the data: " + "; ".join(beat) + ".")
+    doc.h(2, "Protocol")
+    doc.p("Gallery 'windows': every test window is a query and a gallery item. Gallery 'sequences': a sequence is the "
+          "mean of its windows' embeddings. Relevance: 'exact' is the query's own pair; 'piece' any item with the same "
+          "music piece; 'genre' the same genre. R@K: share of queries with a relevant item in the top K; medR: median "
+          "rank of the first relevant item; mAP over all relevant items; ties count against the model. When several "
+          "dancers share a piece, windows with the same piece and start carry the very same music, so exact-pair "
+          "retrieval has a ceiling below 100 %, shown in the tables.")
+    pieces = set(next(iter(evals.values()))["piece"])
+    if len(pieces) == len(set(next(iter(evals.values()))["genre"])):
+        doc.p(f"In this test split every genre has exactly one music piece ({len(pieces)} pieces), so the 'piece' and "
+              "'genre' relevance levels coincide.")
+    for gallery in ("windows", "sequences"):
+        for direction, label in (("music_to_motion", "music → motion"), ("motion_to_music", "motion → music")):
+            doc.h(2, f"Retrieval, {label}, {gallery} gallery")
+            doc.table(*retrieval_table(metrics, gallery, direction, ks))
+    doc.h(2, "Margins over the linear baseline")
+    rows = []
+    base = metrics["linear"]["retrieval"]["windows"]["music_to_motion"]
+    for name, m in metrics.items():
+        r = m["retrieval"]["windows"]["music_to_motion"]
+        rows.append([name] + [f"{100 * (r[lv]['model'][key] - base[lv]['model'][key]):+.1f}"
+                              for lv in ("exact", "piece", "genre") for key in ("R@1", "mAP")])
+    doc.table(["model (music → motion, windows)"] + [f"Δ {lv} {key}" for lv in ("exact", "piece", "genre")
+                                                     for key in ("R@1", "mAP")], rows)
+    doc.h(2, "Genre linear probe on frozen embeddings")
+    rows = []
+    for name, m in metrics.items():
+        gm, ga = m["genre_probe"]["motion"], m["genre_probe"]["audio"]
+        rows.append([name, _pct(gm["window_accuracy"]), _pct(gm["sequence_accuracy"]),
+                     _pct(ga["window_accuracy"]), _pct(ga["sequence_accuracy"])])
+    gm = first["genre_probe"]["motion"]
+    rows.append(["chance (majority class)", _pct(gm["chance_window"]), _pct(gm["chance_sequence"]),
+                 _pct(gm["chance_window"]), _pct(gm["chance_sequence"])])
+    doc.table(["model", "motion: window", "motion: sequence (vote)", "audio: window", "audio: sequence (vote)"], rows)
+    # figures
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for name, e in evals.items():
+        k = np.arange(1, e["recall"].size + 1)
+        ax.plot(k, 100 * e["recall"], label=name)
+    ax.plot(k, 100 * next(iter(evals.values()))["recall_chance"], "k--", label="chance")
+    ax.set_xlabel("K")
+    ax.set_ylabel("exact-pair recall@K (%)")
+    ax.legend()
+    doc.figure("recall_at_k", fig, "Recall@K of the exact pair, music → motion, test windows.")
+    order = np.lexsort((np.arange(n_test), next(iter(evals.values()))["piece"]))
+    fig, axes = plt.subplots(1, len(evals), figsize=(4 * len(evals), 3.8))
+    for ax, (name, e) in zip(np.atleast_1d(axes), evals.items()):
+        im = ax.imshow(e["similarity"][np.ix_(order, order)], cmap="viridis")
+        ax.set_title(name)
+        ax.set_xlabel("motion (sorted by piece)")
+        ax.set_ylabel("music (sorted by piece)")
+        fig.colorbar(im, ax=ax, fraction=0.046)
+    doc.figure("similarity", fig, "Music × motion cosine similarity over the test windows, sorted by music piece: "
+                                  "the diagonal is the exact pairs, diagonal blocks are same-piece windows.")
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    bins = np.unique(np.geomspace(1, n_test, 20).astype(int))
+    for name, e in evals.items():
+        ranks = np.diag(pessimistic_ranks(e["similarity"]))
+        ax.hist(ranks, bins=bins, histtype="step", lw=2, label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel("rank of the exact pair (music → motion)")
+    ax.set_ylabel("queries")
+    ax.legend()
+    doc.figure("rank_histogram", fig, "Where the exact pair lands; uniform under chance.")
+    genres = sorted(set(next(iter(evals.values()))["genre"]))
+    fig, axes = plt.subplots(1, len(evals), figsize=(4 * len(evals), 3.8))
+    for ax, (name, e) in zip(np.atleast_1d(axes), evals.items()):
+        x = e["motion"] - e["motion"].mean(axis=0)
+        _, _, vt = np.linalg.svd(x, full_matrices=False)
+        xy = x @ vt[:2].T
+        for g in genres:
+            sel = e["genre"] == g
+            ax.scatter(xy[sel, 0], xy[sel, 1], s=8, label=g)
+        ax.set_title(name)
+    np.atleast_1d(axes)[-1].legend(fontsize=7, markerscale=2)
+    doc.figure("embedding_map", fig, "Motion embeddings of the test windows, first two principal components, by genre.")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.8))
+    for ax, (name, m) in zip(np.atleast_1d(axes), metrics.items()):
+        probe = m["genre_probe"]["motion"]
+        cm = np.array(probe["confusion"], dtype=float)
+        cm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+        ax.imshow(cm, cmap="Blues", vmin=0, vmax=1)
+        ax.set_xticks(range(len(probe["labels"])), probe["labels"], fontsize=7, rotation=90)
+        ax.set_yticks(range(len(probe["labels"])), probe["labels"], fontsize=7)
+        ax.set_title(f"{name}: {_pct(probe['window_accuracy'])} %")
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+    doc.figure("confusion", fig, "Genre probe on motion embeddings (test windows), rows normalised.")
+
+
+def main(params: dict) -> None:
+    paths = Paths(params)
+    html_path, md_path = paths.results / "report.html", paths.results / "report.md"
+    fig_dir = paths.results / "report_figures"
+    with atomic_dir(fig_dir) as tmp:
+        doc = Doc(tmp, "report_figures")
+        build(params, doc)
+        doc.fig_dir = tmp
+        page = doc.html(f"Report: {params['dataset']}")
+        with atomic_file(md_path, "w") as fh:
+            fh.write(doc.markdown())
+        with atomic_file(html_path, "w") as fh:
+            fh.write(page)
+    log.info("report written to %s and %s", html_path, md_path)
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_stage(main, __doc__.splitlines()[0]))
