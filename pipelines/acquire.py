@@ -2,7 +2,8 @@
 
 - ``synthetic``: generate the embedded dataset into ``data/synthetic/raw`` (AIST++ layout,
   see :mod:`pipelines.synthetic`), then index it like a real AIST++ tree.
-- ``aistpp``: index the AIST++ tree at ``datasets.aistpp.root`` / ``music_dir``.
+- ``aistpp``: index the AIST++ tree at ``datasets.aistpp.root`` / ``music_dir`` (or, with
+  ``source: download``, the tree that stage ``download_aistpp`` fetched).
 - ``musictodance``: index the dance folders at ``datasets.musictodance.root``.
 
 Outputs ``index/sequences.csv`` (see :mod:`pipelines.datasets`), ``index/skipped.csv``
@@ -22,7 +23,7 @@ import soundfile as sf
 
 from . import synthetic as syn
 from .common import InputError, Skips, atomic_dir, parallel_map, run_stage, n_workers, stable_hash, write_csv
-from .config import MOTION_FPS, Paths
+from .config import MOTION_FPS, Paths, aistpp_location
 from .datasets import INDEX_FIELDS, index_aist_layout, index_musictodance
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,8 @@ def build_index(params: dict, skips: Skips) -> tuple[list[dict], list[dict], dic
         return index_aist_layout(root, root / "music", keypoints="keypoints3d", val_fraction=0.1,
                                  seed=seed, skips=skips)
     cfg = params["datasets"]["aistpp"]
-    return index_aist_layout(Path(cfg["root"]), Path(cfg["music_dir"]), keypoints=cfg["keypoints"],
+    root, music_dir = aistpp_location(params)
+    return index_aist_layout(root, music_dir, keypoints=cfg["keypoints"],
                              val_fraction=cfg["val_fraction"], seed=seed, skips=skips)
 
 

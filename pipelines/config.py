@@ -65,6 +65,15 @@ def load_params(path: str | Path = "params.yaml") -> dict:
     return validate_params(params or {}, source=str(path))
 
 
+def aistpp_location(params: dict) -> tuple[Path, Path]:
+    """(root, music_dir) of the AIST++ tree: the configured folders, or the download target."""
+    cfg = params["datasets"]["aistpp"]
+    if cfg["source"] == "download":
+        target = Path(params["download_aistpp"]["target"])
+        return target, target / "music"
+    return Path(cfg["root"]), Path(cfg["music_dir"])
+
+
 def motion_fps(params: dict) -> int:
     """Motion frame rate of the configured dataset, frames/s."""
     return MOTION_FPS[params["dataset"]]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import REPO_ROOT, Paths, load_params
+from .config import REPO_ROOT, Paths, aistpp_location, load_params
 from .models import LEARNED, MODEL_NAMES
 
 CORE = ["pipelines/common.py", "pipelines/config.py"]
@@ -61,8 +61,8 @@ def _source_deps(params: dict) -> list[str]:
     if ds == "synthetic":
         return [str(Paths(params).raw)]
     if ds == "aistpp":
-        cfg = params["datasets"]["aistpp"]
-        return [f"{cfg['root']}/annotations", cfg["music_dir"]]
+        root, music_dir = aistpp_location(params)
+        return [f"{root}/annotations", str(music_dir)]
     return [params["datasets"]["musictodance"]["root"]]
 
 
@@ -76,7 +76,13 @@ def stages(params: dict) -> dict[str, Stage]:
     acquire_deps = CORE + acquire_code + (["pipelines/synthetic.py"] if ds == "synthetic" else _source_deps(params))
     acquire_outs = ([str(p.raw)] if ds == "synthetic" else []) + [index]
     source = _source_deps(params)
-    all_stages = [
+    all_stages = []
+    if ds == "aistpp" and params["datasets"]["aistpp"]["source"] == "download":
+        target = params["download_aistpp"]["target"]
+        all_stages.append(Stage("download_aistpp", CORE + ["pipelines/download_aistpp.py", "pipelines/download.py"],
+                                ["download_aistpp"], [f"{target}/annotations", f"{target}/music"],
+                                out_dirs=[f"{target}/annotations", f"{target}/music"]))
+    all_stages += [
         Stage("acquire", acquire_deps, ["dataset", "seed", "on_error", f"datasets.{ds}"],
               acquire_outs, out_dirs=acquire_outs),
         Stage("audio_features", CORE + ["pipelines/audio_features.py", "pipelines/audio_io.py", index] + source,

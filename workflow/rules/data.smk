@@ -12,3 +12,21 @@ rule acquire:
         "../envs/pipeline.yaml"
     shell:
         "python -m pipelines.acquire --params params.yaml > {log} 2>&1"
+
+
+if "download_aistpp" in STAGES:
+
+    rule download_aistpp:
+        """Fetch the AIST++ annotation archives and music (resumable, verified)."""
+        input:
+            STAGES["download_aistpp"].deps,
+        output:
+            stage_outputs("download_aistpp"),
+        params:
+            **STAGES["download_aistpp"].param_values(config),
+        log:
+            STAGES["download_aistpp"].log,
+        conda:
+            "../envs/pipeline.yaml"
+        shell:
+            "python -m pipelines.download_aistpp --params params.yaml > {log} 2>&1"
