@@ -12,12 +12,19 @@ $(STAMP): requirements.txt
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The pose stage's own environment (MediaPipe needs numpy < 2 and protobuf < 5).
+POSE_STAMP := .venv-pose/.installed
+$(POSE_STAMP): requirements-pose.txt
+	$(PYTHON) -m venv .venv-pose
+	.venv-pose/bin/pip install --disable-pip-version-check -q -r requirements-pose.txt
+	touch $(POSE_STAMP)
+
+setup: $(STAMP) $(POSE_STAMP)
 
 run: $(STAMP)
 	snakemake --cores 8 all
 
-test: $(STAMP)
+test: $(STAMP) $(POSE_STAMP)
 	python -m pytest -q tests
 
 bench: $(STAMP)
@@ -32,6 +39,10 @@ lock: $(STAMP)
 	{ echo "# Exact pins for Python 3.11, generated from requirements.in by \`make lock\`."; \
 	  echo "# torch is the CPU build where one is offered (a wheel on disk here)."; \
 	  /tmp/lock-venv/bin/pip freeze | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > requirements.txt
+	rm -rf /tmp/lock-venv
+	$(PYTHON) -m venv /tmp/lock-venv && /tmp/lock-venv/bin/pip install -q -r requirements-pose.in
+	{ echo "# Exact pins of .venv-pose (the pose stage), generated from requirements-pose.in."; \
+	  /tmp/lock-venv/bin/pip freeze; } > requirements-pose.txt
 	rm -rf /tmp/lock-venv
 
 dvc.yaml: params.yaml pipelines/dag.py

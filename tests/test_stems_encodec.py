@@ -1,0 +1,85 @@
+"""Drum+bass stems (HPSS) on real audio and EnCodec codes with random-weight models."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from pipelines.common import InputError
+from pipelines.encodec_codes import decode_codes, encode, frame_rate, load_encodec, process_clips
+from pipelines.stems import hpss_stems
+from pipelines.stems import process_clips as stem_clips
+
+
+@pytest.fixture(scope="module")
+def real_clip_audio(shared_data):
+    from pipelines.audio_io import read_audio_mono
+
+    y, sr = read_audio_mono(shared_data / "youtube" / "clip_0_0" / "audio.wav", min_sample_rate=8000, min_seconds=1)
+    return y, sr
+
+
+def test_hpss_on_real_audio(real_clip_audio):
+    y, sr = real_clip_audio
+    stems = hpss_stems(y, sr=sr, margin=1.0, bass_cutoff_hz=200.0)
+    assert all(s.shape == y.shape for s in stems.values())
+    spec = lambda x: np.abs(np.fft.rfft(x)) ** 2  # power spectrum  # noqa: E731
+    freqs = np.fft.rfftfreq(y.size, 1 / sr)
+    bass = spec(stems["bass"])
+    assert bass[freqs > 1000].sum() < 0.001 * bass.sum()  # the bass stem is low-passed
+    # percussive energy is more impulsive (higher crest factor of its envelope) than the input's
+    env = lambda x: np.convolve(np.abs(x), np.ones(512) / 512, mode="same")  # noqa: E731
+    crest = lambda x: env(x).max() / env(x).mean()  # noqa: E731
+    assert crest(stems["drums"]) > crest(y)
+
+
+def test_stems_stage_writes_and_reuses(real_clip_audio, tmp_path):
+    y, sr = real_clip_audio
+    d = tmp_path / "clip_0_0"
+    d.mkdir()
+    sf.write(d / "audio.wav", y[: 5 * sr], sr)
+    cfg = {"backend": "hpss", "hpss_margin": 1.0, "bass_cutoff_hz": 200.0}
+    assert stem_clips(tmp_path, cfg) == 1 and stem_clips(tmp_path, cfg) == 0
+    for s in ("drums", "bass", "drums_bass"):
+        z, zsr = sf.read(d / f"{s}.wav")
+        assert zsr == sr and z.size == 5 * sr
+
+
+def _save_random(tmp_path, **config):
+    from transformers import EncodecConfig, EncodecModel
+
+    torch.manual_seed(0)
+    model = EncodecModel(EncodecConfig(**config)).eval()
+    model.save_pretrained(tmp_path / "encodec")
+    return str(tmp_path / "encodec")
+
+
+def test_tiny_encodec_round_trip(tmp_path):
+    path = _save_random(tmp_path, sampling_rate=8000, upsampling_ratios=[4, 4], num_filters=4, hidden_size=16,
+                        codebook_size=64, target_bandwidths=[1.5, 3.0], num_lstm_layers=1)
+    model = load_encodec(path)
+    y = np.random.default_rng(0).standard_normal(8000).astype(np.float32) * 0.1
+    codes = encode(model, y, sr=8000, bandwidth_kbps=1.5)
+    assert codes.ndim == 2 and codes.dtype == np.int16 and codes.max() < 64
+    assert abs(codes.shape[1] - 8000 / 16) <= 2 and frame_rate(model) == 500
+    back = decode_codes(model, codes)
+    assert abs(back.size - y.size) <= 16
+
+
+def test_real_24khz_architecture_shapes(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    path = _save_random(tmp_path)  # the default config is the 24 kHz model
+    d = tmp_path / "clips" / "clip_0_0"
+    d.mkdir(parents=True)
+    sf.write(d / "drums_bass.wav", np.random.default_rng(1).standard_normal(5 * 24000).astype(np.float32) * 0.1, 24000)
+    assert process_clips(tmp_path / "clips", {"model": path, "bandwidth_kbps": 1.5}) == 1
+    z = np.load(d / "codes.npz")
+    # 5 s at 24 kHz = 120000 samples / hop 320 = 375 frames (DanceToMusic's 377 is 120640 samples)
+    assert z["codes"].shape == (2, 375) and float(z["frame_rate"]) == 75.0 and int(z["sample_rate"]) == 24000
+
+
+def test_missing_weights_are_one_clear_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    with pytest.raises(InputError, match="EnCodec weights not found"):
+        load_encodec("facebook/encodec_24khz")
