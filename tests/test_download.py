@@ -151,3 +151,10 @@ def test_pipeline_indexes_the_downloaded_tree(official_files, tmp_path):
     acquire.main(params)
     rows = read_csv(Paths(params).index / "sequences.csv")
     assert len(rows) == 4 and all(r["audio_path"].startswith(str(tmp_path / "download" / "music")) for r in rows)
+
+
+def test_download_benchmark_measures_a_loopback_transfer():
+    from pipelines.bench_ingest import bench_download
+
+    r = bench_download(2)
+    assert r["megabytes"] == 2 and r["mb_per_second"] > 0
