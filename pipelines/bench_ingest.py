@@ -3,7 +3,7 @@
 Prints a table and writes ``results/bench_ingest.json``:
 
 - pose: MediaPipe frames/s on one core (run in ``.venv-pose``);
-- stem separation (HPSS) and EnCodec encoding (24 kHz architecture, random weights: the
+- stem separation (HPSS; HT-Demucs with random weights) and EnCodec encoding (24 kHz architecture, random weights: the
   speed of the real network, not of trained weights), × real time;
 - download throughput of :func:`pipelines.download.fetch` from a server on 127.0.0.1.
 
@@ -51,6 +51,20 @@ def bench_hpss(y: np.ndarray, sr: int) -> dict:
     hpss_stems(y, sr=sr, margin=1.0, bass_cutoff_hz=200.0)
     wall = time.perf_counter() - t
     return {"audio_seconds": round(y.size / sr, 2), "wall_seconds": round(wall, 3), "x_realtime": round(y.size / sr / wall, 1)}
+
+
+def bench_demucs(y: np.ndarray, sr: int) -> dict:
+    import torch
+    from demucs_infer.htdemucs import HTDemucs
+
+    from .stems import demucs_stems
+
+    torch.manual_seed(0)
+    model = HTDemucs(sources=["drums", "bass", "other", "vocals"]).eval()  # real architecture, random weights
+    t = time.perf_counter()
+    demucs_stems(model, y, sr=sr)
+    wall = time.perf_counter() - t
+    return {"audio_seconds": round(y.size / sr, 2), "wall_seconds": round(wall, 3), "x_realtime": round(y.size / sr / wall, 2)}
 
 
 def bench_encodec(y: np.ndarray, sr: int) -> dict:
@@ -104,10 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     import librosa
 
     y24 = librosa.resample(y, orig_sr=sr, target_sr=24000)
-    result = {"clip": str(clip), "pose": bench_pose(clip), "hpss": bench_hpss(y24, 24000),
+    result = {"clip": str(clip), "pose": bench_pose(clip), "hpss": bench_hpss(y24, 24000), "demucs": bench_demucs(y24, 24000),
               "encodec": bench_encodec(y24, 24000), "download": bench_download(args.download_mb)}
     rows = [("pose, MediaPipe (frames/s, 1 thread)", result["pose"].get("frames_per_second", "n/a")),
             ("stems, HPSS (x real time)", result["hpss"]["x_realtime"]),
+            ("stems, HT-Demucs (x real time)", result["demucs"]["x_realtime"]),
             ("EnCodec 24 kHz encode (x real time)", result["encodec"]["x_realtime"]),
             ("download from 127.0.0.1 (MB/s)", result["download"]["mb_per_second"])]
     for name, value in rows:

@@ -150,7 +150,7 @@ def build(params: dict, doc: Doc) -> None:
           "retrieval has a ceiling below 100 %, shown in the tables.")
     pieces = set(next(iter(evals.values()))["piece"])
     if len(pieces) == len(set(next(iter(evals.values()))["genre"])):
-        doc.p(f"In this test split every genre has exactly one music piece ({len(pieces)} pieces), so the 'piece' and "
+        doc.p(f"In this test split every genre has exactly one music piece ({len(pieces)} in all), so the 'piece' and "
               "'genre' relevance levels coincide.")
     for gallery in ("windows", "sequences"):
         for direction, label in (("music_to_motion", "music → motion"), ("motion_to_music", "motion → music")):
