@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         ("audio features (x real time, 1 core)", a["x_realtime_per_core"], f"{a['audio_seconds']} s of audio, {a['pieces']} pieces"),
         ("  first call incl. numba JIT (s)", a["first_call_seconds_incl_jit"], "once per process"),
         ("motion features (frames/s, 1 core)", m["frames_per_second_per_core"], f"{m['frames']} frames"),
-        (f"shard reads, chunk batches (windows/s)", r["shard_chunk_batches_windows_per_s"], f"w{r['window_frames']}, batch {r['batch_size']}"),
+        ("shard reads, chunk batches (windows/s)", r["shard_chunk_batches_windows_per_s"], f"w{r['window_frames']}, batch {r['batch_size']}"),
         ("shard reads, one window at a time (windows/s)", r["shard_random_windows_per_s"], "random order"),
         ("per-sequence npz, slice per window (windows/s)", r["per_sequence_npz_windows_per_s"], "random order"),
         ("source pkl, load per window (windows/s)", r["source_pkl_windows_per_s"], "keypoints only"),

@@ -16,7 +16,6 @@ land outside it (absolute paths, ``..``, symlinks).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -32,21 +31,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .common import InputError, atomic_file
+from .common import InputError, atomic_file, sha256_file
 
 log = logging.getLogger(__name__)
 
 
 class DownloadError(InputError):
     """A download that could not be completed or verified."""
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _attempt(url: str, part: Path, *, timeout_s: float, chunk_bytes: int, progress: bool) -> None:
@@ -109,7 +100,7 @@ def fetch(url: str, dest: Path, *, expected_sha256: str | None = None, retries: 
         wait = backoff_s * 2 ** attempt
         log.warning("%s: %s; retrying in %.1f s (%d/%d)", url, err, wait, attempt + 1, retries)
         time.sleep(wait)
-    digest = _sha256(part)
+    digest = sha256_file(part)
     if expected_sha256 and digest != expected_sha256:
         part.unlink()
         raise DownloadError(url, f"SHA-256 {digest[:12]}… does not match the expected {expected_sha256[:12]}…; "

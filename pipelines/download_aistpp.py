@@ -20,8 +20,8 @@ import os
 from pathlib import Path
 from urllib.parse import urljoin
 
-from .common import run_stage
-from .download import LockFile, _sha256, fetch, safe_extract
+from .common import run_stage, sha256_file
+from .download import LockFile, fetch, safe_extract
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def _ensure(name: str, url: str, dest: Path, lock: LockFile, cfg: dict) -> bool:
     """Make ``dest`` hold the verified bytes of ``url``; True when it had to be downloaded."""
     pinned = cfg["sha256"].get(name) or lock.expected(name)
     if dest.exists():
-        if pinned and _sha256(dest) == pinned:
+        if pinned and sha256_file(dest) == pinned:
             return False
         log.warning("%s: on disk but %s; fetching again", dest, "damaged" if pinned else "not in the lock file")
         dest.unlink()

@@ -16,7 +16,6 @@ input names and dimensions and the training statistics.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import sys
@@ -28,7 +27,7 @@ from tqdm import tqdm
 
 from .common import InputError, atomic_file
 from .config import ParamsError, Paths, load_params
-from .models import (AUDIO_INPUTS, LEARNED, MODEL_NAMES, MOTION_INPUTS, build_model, feature_stats, fit_ridge,
+from .models import (AUDIO_INPUTS, MODEL_NAMES, MOTION_INPUTS, build_model, feature_stats, fit_ridge,
                      frame_features)
 from .torch_data import ShardDataset
 

@@ -2,7 +2,6 @@
 
 import subprocess
 
-import numpy as np
 import pytest
 import soundfile as sf
 
