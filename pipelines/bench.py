@@ -26,7 +26,7 @@ import numpy as np
 
 from .audio_features import extract_audio_features
 from .audio_io import read_audio_mono
-from .common import read_csv
+from .common import atomic_file, read_csv
 from .config import SKELETON_LAYOUT, Paths, audio_sample_rate, load_params, motion_fps
 from .datasets import load_keypoints
 from .motion_features import extract_motion_features
@@ -136,10 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, value, note in table:
         print(f"{name:<{width}}  {value:>10}  {note}")
     out = paths.results / "bench.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(out)
+    with atomic_file(out, "w") as fh:
+        fh.write(json.dumps(result, indent=2) + "\n")
     print(f"wrote {out}")
     return 0
 

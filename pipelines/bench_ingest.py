@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio_io import read_audio_mono
+from .common import atomic_file
 from .config import REPO_ROOT
 from .download import fetch
 from .stems import hpss_stems
@@ -128,8 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in rows:
         print(f"{name:<40} {value:>10}")
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    with atomic_file(out, "w") as fh:
+        fh.write(json.dumps(result, indent=2) + "\n")
     print(f"wrote {out}")
     return 0
 

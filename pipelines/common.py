@@ -57,14 +57,21 @@ def stage_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
-def run_stage(main: Callable[[dict], None], description: str, argv: Sequence[str] | None = None) -> int:
-    """Thin CLI wrapper: parse args, load params, run ``main``; bad input -> one line, exit 1."""
-    args = stage_parser(description).parse_args(argv)
+def run_stage(main: Callable[..., object], description: str, argv: Sequence[str] | None = None, *,
+              models: Sequence[str] | None = None) -> int:
+    """Thin CLI wrapper: parse args, load params, run ``main``; bad input -> one line, exit 1.
+
+    With ``models``, the stage also takes ``--model`` and is called as ``main(params, model)``.
+    """
+    parser = stage_parser(description)
+    if models:
+        parser.add_argument("--model", required=True, choices=list(models))
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     try:
         params = load_params(args.params)
-        main(params)
+        main(params, args.model) if models else main(params)
     except (InputError, ParamsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

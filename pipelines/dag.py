@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from .common import atomic_file
 from .config import REPO_ROOT, Paths, aistpp_location, load_params
 from .models import LEARNED, MODEL_NAMES
 
@@ -160,9 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     text = dvc_yaml(load_params(args.params))
     path = Path(args.output)
     if args.write:
-        tmp = path.with_suffix(".yaml.tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
+        with atomic_file(path, "w") as fh:
+            fh.write(text)
         return 0
     if not path.exists() or path.read_text() != text:
         print(f"error: {path}: out of date with pipelines/dag.py and {args.params}; "

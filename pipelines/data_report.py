@@ -69,11 +69,12 @@ def collect(params: dict) -> dict:
     skipped = sum(len(read_csv(p)) for p in (paths.index / "skipped.csv", paths.audio_features / "skipped.csv",
                                               paths.motion_features / "skipped.csv", paths.windows / "skipped.csv"))
     pieces = sorted({s["piece"] for s in seqs})
-    tempo, beat_f, downbeat_f = {}, {}, {}
+    tempo, beat_f, downbeat_f, beat_frames = {}, {}, {}, {}
     raw_music = paths.raw / "music"
     for p in pieces:
         with np.load(paths.audio_features / f"{p}.npz") as a:
             tempo[p] = float(a["tempo_bpm"])
+            beat_frames[p] = a["beat_frames"]
             est = a["beat_frames"] / fps
             est_down = np.flatnonzero(a["downbeats"]) / fps
         gt_file = raw_music / f"{p}.beats.tsv"
@@ -86,10 +87,8 @@ def collect(params: dict) -> dict:
         with np.load(paths.motion_features / f"{s['sequence']}.npz") as m:
             nan_frames[s["sequence"]] = int(m["nan_mask"].sum())
             kin = np.flatnonzero(m["kinetic_beats"]) / fps
-        with np.load(paths.audio_features / f"{s['piece']}.npz") as a:
-            off = int(s["audio_offset_frames"])
-            frames = a["beat_frames"] - off
-            mb = frames[(frames >= 0) & (frames < int(s["usable_frames"]))] / fps
+        frames = beat_frames[s["piece"]] - int(s["audio_offset_frames"])
+        mb = frames[(frames >= 0) & (frames < int(s["usable_frames"]))] / fps
         beat_align.append(beat_align_score(music_beats_s=mb, kinetic_beats_s=kin))
     windows = {}
     for spec in params["windows"]:

@@ -34,10 +34,11 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix
 
-from .common import atomic_file
 from .config import Paths
 from .metrics import chance_retrieval_metrics, recall_curve, retrieval_metrics
-from .train import cli, embed, load_model, load_windows, model_paths
+from .common import atomic_file, run_stage
+from .models import MODEL_NAMES
+from .train import embed, load_model, load_windows, model_paths
 
 log = logging.getLogger(__name__)
 LEVELS = ("exact", "piece", "genre")
@@ -169,4 +170,4 @@ def evaluate_model(params: dict, model_name: str) -> dict:
 
 
 if __name__ == "__main__":
-    raise SystemExit(cli(evaluate_model, __doc__.splitlines()[0]))
+    raise SystemExit(run_stage(evaluate_model, __doc__.splitlines()[0], models=MODEL_NAMES))

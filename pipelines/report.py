@@ -78,11 +78,11 @@ class Doc:
             if kind == "h":
                 out.append(f"<h{v[0]}>{html.escape(v[1])}</h{v[0]}>")
             elif kind == "p":
-                out.append(f"<p>{html.escape(v).replace('**', '')}</p>")
+                out.append(f"<p>{html.escape(v)}</p>")
             elif kind == "table":
                 header, rows = v
                 out.append("<table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in header) + "</tr>"
-                           + "".join("<tr>" + "".join(f"<td>{html.escape(c).replace('**', '')}</td>" for c in r)
+                           + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r)
                                      + "</tr>" for r in rows) + "</table>")
             else:
                 data = base64.b64encode((self.fig_dir / f"{v[0]}.png").read_bytes()).decode()

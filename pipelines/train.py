@@ -15,7 +15,6 @@ input names and dimensions and the training statistics.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
 import sys
@@ -25,8 +24,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .common import InputError, atomic_file
-from .config import ParamsError, Paths, load_params
+from .common import InputError, atomic_file, run_stage
+from .config import ParamsError, Paths
 from .models import (AUDIO_INPUTS, MODEL_NAMES, MOTION_INPUTS, build_model, feature_stats, fit_ridge,
                      frame_features)
 from .torch_data import ShardDataset
@@ -190,19 +189,5 @@ def load_model(path: Path) -> tuple[torch.nn.Module, dict]:
     return model, ckpt
 
 
-def cli(main, description: str, argv=None) -> int:
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--model", required=True, choices=MODEL_NAMES)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
-    try:
-        main(load_params(args.params), args.model)
-    except (InputError, ParamsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(cli(train_model, __doc__.splitlines()[0]))
+    raise SystemExit(run_stage(train_model, __doc__.splitlines()[0], models=MODEL_NAMES))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -126,7 +125,6 @@ def main(params: dict) -> None:
     write_csv(target / "manifest.csv", manifest, fieldnames=MANIFEST_FIELDS)
     ok = sum(m["status"] in ("ok", "reused") for m in manifest)
     log.info("youtube: %d windows ready, %d failed (see %s)", ok, len(manifest) - ok, target / "manifest.csv")
-    shutil.rmtree(target / ".tmp", ignore_errors=True)
 
 
 if __name__ == "__main__":
