@@ -108,7 +108,7 @@ def genre_probe(train_emb: np.ndarray, train_genre: list[str], test_emb: np.ndar
         votes.setdefault(m["sequence"], []).append(p)
     seq_true = {m["sequence"]: m["genre"] for m in test_meta}
     seq_pred = {s: max(sorted(set(v)), key=v.count) for s, v in votes.items()}
-    majority = max(set(train_genre), key=train_genre.count)
+    majority = max(sorted(set(train_genre)), key=train_genre.count)  # ties: first genre by name
     return {
         "window_accuracy": float(np.mean(pred == y_test)),
         "sequence_accuracy": float(np.mean([seq_pred[s] == seq_true[s] for s in seq_true])),
