@@ -19,12 +19,19 @@ $(POSE_STAMP): requirements-pose.txt
 	.venv-pose/bin/pip install --disable-pip-version-check -q -r requirements-pose.txt
 	touch $(POSE_STAMP)
 
-setup: $(STAMP) $(POSE_STAMP)
+# The Spleeter stem backend's own environment (TensorFlow 2.12 cannot live beside torch).
+SPLEETER_STAMP := .venv-spleeter/.installed
+$(SPLEETER_STAMP): requirements-spleeter.txt
+	$(PYTHON) -m venv .venv-spleeter
+	.venv-spleeter/bin/pip install --disable-pip-version-check -q -r requirements-spleeter.txt
+	touch $(SPLEETER_STAMP)
+
+setup: $(STAMP) $(POSE_STAMP) $(SPLEETER_STAMP)
 
 run: $(STAMP)
 	snakemake --cores 8 all
 
-test: $(STAMP) $(POSE_STAMP)
+test: $(STAMP) $(POSE_STAMP) $(SPLEETER_STAMP)
 	python -m pytest -q tests
 
 bench: $(STAMP)
@@ -43,6 +50,10 @@ lock: $(STAMP)
 	$(PYTHON) -m venv /tmp/lock-venv && /tmp/lock-venv/bin/pip install -q -r requirements-pose.in
 	{ echo "# Exact pins of .venv-pose (the pose stage), generated from requirements-pose.in."; \
 	  /tmp/lock-venv/bin/pip freeze; } > requirements-pose.txt
+	rm -rf /tmp/lock-venv
+	$(PYTHON) -m venv /tmp/lock-venv && /tmp/lock-venv/bin/pip install -q -r requirements-spleeter.in
+	{ echo "# Exact pins of .venv-spleeter (stems backend spleeter), generated from requirements-spleeter.in."; \
+	  /tmp/lock-venv/bin/pip freeze; } > requirements-spleeter.txt
 	rm -rf /tmp/lock-venv
 
 dvc.yaml: params.yaml pipelines/dag.py

@@ -5,6 +5,7 @@
 - ``aistpp``: index the AIST++ tree at ``datasets.aistpp.root`` / ``music_dir`` (or, with
   ``source: download``, the tree that stage ``download_aistpp`` fetched).
 - ``musictodance``: index the dance folders at ``datasets.musictodance.root``.
+- ``youtube``: index the clips of stage ``youtube_clips`` that have a pose (stage ``pose``).
 
 Outputs ``index/sequences.csv`` (see :mod:`pipelines.datasets`), ``index/skipped.csv``
 (bad inputs dropped under ``on_error: skip``), ``index/excluded.csv`` (the dataset's own
@@ -24,7 +25,7 @@ import soundfile as sf
 from . import synthetic as syn
 from .common import InputError, Skips, atomic_dir, parallel_map, run_stage, n_workers, stable_hash, write_csv
 from .config import MOTION_FPS, Paths, aistpp_location
-from .datasets import INDEX_FIELDS, index_aist_layout, index_musictodance
+from .datasets import INDEX_FIELDS, index_aist_layout, index_musictodance, index_youtube
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,10 @@ def build_index(params: dict, skips: Skips) -> tuple[list[dict], list[dict], dic
         return index_musictodance(Path(cfg["root"]), val_fraction=cfg["val_fraction"],
                                   test_fraction=cfg["test_fraction"], seed=seed, skips=skips,
                                   motion_fps=MOTION_FPS[dataset])
+    if dataset == "youtube":
+        cfg = params["datasets"]["youtube"]
+        return index_youtube(Paths(params).clips, val_fraction=cfg["val_fraction"], test_fraction=cfg["test_fraction"],
+                             drop_glitchy=cfg["drop_glitchy"], seed=seed, skips=skips)
     if dataset == "synthetic":
         root = Paths(params).raw
         return index_aist_layout(root, root / "music", keypoints="keypoints3d", val_fraction=0.1,

@@ -3,8 +3,9 @@
 Prints a table and writes ``results/bench_ingest.json``:
 
 - pose: MediaPipe frames/s on one core (run in ``.venv-pose``);
-- stem separation (HPSS; HT-Demucs with random weights) and EnCodec encoding (24 kHz architecture, random weights: the
-  speed of the real network, not of trained weights), × real time;
+- stem separation (HPSS; HT-Demucs and Spleeter 4 stems with random weights of the real
+  architectures, Spleeter run in ``.venv-spleeter``) and EnCodec encoding (24 kHz architecture,
+  random weights: the speed of the real network, not of trained weights), × real time;
 - download throughput of :func:`pipelines.download.fetch` from a server on 127.0.0.1.
 
 Usage: ``python -m pipelines.bench_ingest [--clip DIR] [--download-mb 64]``
@@ -68,6 +69,23 @@ def bench_demucs(y: np.ndarray, sr: int) -> dict:
     return {"audio_seconds": round(y.size / sr, 2), "wall_seconds": round(wall, 3), "x_realtime": round(y.size / sr / wall, 2)}
 
 
+def bench_spleeter(clip: Path) -> dict:
+    python = REPO_ROOT / ".venv-spleeter" / "bin" / "python"
+    if not python.exists():
+        return {"skipped": f"{python} missing (make setup)"}
+    code = ("import sys,time,tempfile; from pathlib import Path; from pipelines.audio_io import read_audio_mono; "
+            "from pipelines.spleeter_random import write_random_checkpoint; "
+            "from pipelines.stems import load_spleeter, spleeter_stems; "
+            "y,sr=read_audio_mono(Path(sys.argv[1]),min_sample_rate=8000,min_seconds=1); d=tempfile.mkdtemp(); "
+            "write_random_checkpoint(d,4); s=load_spleeter(d,n_stems=4); "
+            "spleeter_stems(s,y[:sr],sr=sr,n_stems=4,cfg={}); t=time.perf_counter(); "
+            "spleeter_stems(s,y,sr=sr,n_stems=4,cfg={}); print(y.size/sr, time.perf_counter()-t)")
+    out = subprocess.run([str(python), "-c", code, str(clip / "audio.wav")], cwd=REPO_ROOT, capture_output=True,
+                         text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, check=True)
+    audio_s, wall = map(float, out.stdout.split()[-2:])
+    return {"audio_seconds": round(audio_s, 2), "wall_seconds": round(wall, 3), "x_realtime": round(audio_s / wall, 2)}
+
+
 def bench_encodec(y: np.ndarray, sr: int) -> dict:
     import torch
     from transformers import EncodecConfig, EncodecModel
@@ -120,10 +138,11 @@ def main(argv: list[str] | None = None) -> int:
 
     y24 = librosa.resample(y, orig_sr=sr, target_sr=24000)
     result = {"clip": str(clip), "pose": bench_pose(clip), "hpss": bench_hpss(y24, 24000), "demucs": bench_demucs(y24, 24000),
-              "encodec": bench_encodec(y24, 24000), "download": bench_download(args.download_mb)}
+              "spleeter": bench_spleeter(clip), "encodec": bench_encodec(y24, 24000), "download": bench_download(args.download_mb)}
     rows = [("pose, MediaPipe (frames/s, 1 thread)", result["pose"].get("frames_per_second", "n/a")),
             ("stems, HPSS (x real time)", result["hpss"]["x_realtime"]),
             ("stems, HT-Demucs (x real time)", result["demucs"]["x_realtime"]),
+            ("stems, Spleeter 4 stems (x real time)", result["spleeter"].get("x_realtime", "n/a")),
             ("EnCodec 24 kHz encode (x real time)", result["encodec"]["x_realtime"]),
             ("download from 127.0.0.1 (MB/s)", result["download"]["mb_per_second"])]
     for name, value in rows:

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import csv
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -159,3 +160,56 @@ def parallel_map(fn: Callable, items: Sequence, *, workers: int) -> list:
         return [fn(x) for x in items]
     with ProcessPoolExecutor(max_workers=min(workers, len(items))) as pool:
         return list(pool.map(fn, items, chunksize=max(1, len(items) // (4 * workers))))
+
+
+def ensure_stage_env(venv: str, *, module: str, probe: str) -> None:
+    """Re-run this stage in its own environment when ``probe`` cannot be imported here.
+
+    MediaPipe (numpy < 2) and Spleeter (TensorFlow) cannot share the main environment. When
+    the current interpreter lacks ``probe`` (as in the main ``.venv``; a conda env made from
+    ``workflow/envs/<stage>.yaml`` has it), ``make`` builds ``<repo>/<venv>`` if needed and the
+    process is replaced by ``<venv>/bin/python -m <module>`` with the same arguments.
+    """
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec(probe) is not None:
+        return
+    from .config import REPO_ROOT
+
+    if os.environ.get("PIPELINES_STAGE_ENV") == venv:
+        raise RuntimeError(f"{REPO_ROOT / venv}: {probe} is not importable there")
+    subprocess.run(["make", "-s", "-C", str(REPO_ROOT), f"{venv}/.installed"], check=True, stdout=sys.stderr)
+    python = str(REPO_ROOT / venv / "bin" / "python")
+    env = {**os.environ, "PIPELINES_STAGE_ENV": venv,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    log.info("running %s in %s", module, venv)
+    sys.stderr.flush()
+    os.execve(python, [python, "-m", module, *sys.argv[1:]], env)
+
+
+def clip_done(clip_dir: Path, stage: str, cfg: dict, outputs: Sequence[str], inputs: Sequence[str] = ()) -> bool:
+    """True when ``stage`` already ran on ``clip_dir`` with this ``cfg``, left ``outputs`` and
+    none of its ``inputs`` changed since.
+
+    Per-clip stages (youtube_clips, pose, stems, encodec) record the config they ran with in
+    ``<clip>/.<stage>.json`` after their outputs; a changed config, or an input file newer
+    than that record (an earlier stage redid the clip), redoes the clip.
+    """
+    clip_dir = Path(clip_dir)
+    stamp = clip_dir / f".{stage}.json"
+    if not stamp.is_file() or not all((clip_dir / o).is_file() for o in outputs):
+        return False
+    done_at = stamp.stat().st_mtime_ns
+    if any(not (clip_dir / i).is_file() or (clip_dir / i).stat().st_mtime_ns > done_at for i in inputs):
+        return False
+    try:
+        return json.loads(stamp.read_text()) == json.loads(json.dumps(cfg))
+    except ValueError:
+        return False
+
+
+def mark_clip_done(clip_dir: Path, stage: str, cfg: dict) -> None:
+    """Record that ``stage`` finished ``clip_dir`` with ``cfg`` (see :func:`clip_done`)."""
+    with atomic_file(Path(clip_dir) / f".{stage}.json", "w") as fh:
+        json.dump(cfg, fh, sort_keys=True)

@@ -14,15 +14,16 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "params.schema.json"
 
-#: Motion frame rate of each dataset, frames per second.
+#: Motion frame rate of each dataset with a fixed rate, frames per second (``youtube``
+#: clips are cut at ``youtube.fps``; see :func:`motion_fps`).
 MOTION_FPS = {"synthetic": 60, "aistpp": 60, "musictodance": 25}
 #: Skeleton layout of each dataset (see :mod:`pipelines.skeleton`).
-SKELETON_LAYOUT = {"synthetic": "coco17", "aistpp": "coco17", "musictodance": "mtd23"}
+SKELETON_LAYOUT = {"synthetic": "coco17", "aistpp": "coco17", "musictodance": "mtd23", "youtube": "mediapipe33"}
 #: Genre names.
 GENRE_NAMES = {
     "BR": "break", "PO": "pop", "LO": "lock", "WA": "waack", "MH": "middle hip-hop",
     "LH": "LA hip-hop", "HO": "house", "KR": "krump", "JS": "street jazz", "JB": "ballet jazz",
-    "C": "cha-cha", "R": "rumba", "T": "tango", "W": "waltz",
+    "C": "cha-cha", "R": "rumba", "T": "tango", "W": "waltz", "YT": "unlabelled (YouTube clip)",
 }
 SPLITS = ("train", "val", "test")
 
@@ -47,7 +48,7 @@ def validate_params(params: dict, *, source: str = "params.yaml") -> dict:
         key = ".".join(str(p) for p in err.absolute_path) or "<top level>"
         raise ParamsError(f"{source}: {key}: {err.message}")
     sizes = [w["frames"] for w in params["windows"]]
-    if params["train"]["window_frames"] not in sizes:
+    if params["dataset"] != "youtube" and params["train"]["window_frames"] not in sizes:
         raise ParamsError(f"{source}: train.window_frames: {params['train']['window_frames']} is not one of "
                           f"the window sizes {sizes}")
     if params["train"]["crop_frames"] > params["train"]["window_frames"]:
@@ -76,7 +77,22 @@ def aistpp_location(params: dict) -> tuple[Path, Path]:
 
 def motion_fps(params: dict) -> int:
     """Motion frame rate of the configured dataset, frames/s."""
+    if params["dataset"] == "youtube":
+        return int(params["youtube"]["fps"])
     return MOTION_FPS[params["dataset"]]
+
+
+def window_specs(params: dict) -> list[dict]:
+    """Window lengths and strides (frames) of the configured dataset.
+
+    ``params["windows"]`` for the motion-capture datasets; for ``youtube`` one window per
+    clip, ``youtube.window_seconds * youtube.fps`` frames (120 = 5 s at 24 fps), so every
+    window lines up with its clip's EnCodec codes.
+    """
+    if params["dataset"] == "youtube":
+        frames = int(round(params["youtube"]["window_seconds"] * params["youtube"]["fps"]))
+        return [{"frames": frames, "stride": frames}]
+    return params["windows"]
 
 
 def audio_sample_rate(params: dict) -> int:
@@ -92,7 +108,8 @@ class Paths:
         self.base = Path(params["data_dir"]) / self.dataset
         self.results = Path(params["results_dir"]) / self.dataset
         self.models = Path(params["models_dir"]) / self.dataset
-        self.window_frames = [w["frames"] for w in params["windows"]]
+        self.window_frames = [w["frames"] for w in window_specs(params)]
+        self.clips = Path(params["youtube"]["target"])
 
     @property
     def raw(self) -> Path:

@@ -36,6 +36,7 @@ class Stage:
     plots: list[str] = field(default_factory=list)      # curves and tables (not cached)
     module: str = ""                                     # pipelines.<module>; default: the stage name
     args: str = ""                                       # extra command-line arguments
+    gpu: bool = False     # wants a CUDA device: declared as the Snakemake resource gpu=1 (runs on CPU too)
 
     @property
     def cmd(self) -> str:
@@ -64,7 +65,32 @@ def _source_deps(params: dict) -> list[str]:
     if ds == "aistpp":
         root, music_dir = aistpp_location(params)
         return [f"{root}/annotations", str(music_dir)]
+    if ds == "youtube":
+        return [str(Paths(params).clips / "manifest.csv")]
     return [params["datasets"]["musictodance"]["root"]]
+
+
+def ingest_stages(params: dict) -> list[Stage]:
+    """YouTube ingestion: clip list -> clips -> pose, stems -> EnCodec codes.
+
+    Per-clip results live in the clip folders, which are not declared outputs (Snakemake and
+    DVC delete outputs before rerunning a stage); each stage's declared output is its summary
+    file, and a rerun redoes only the clips whose stage params changed.
+    """
+    clips = Paths(params).clips
+    manifest = str(clips / "manifest.csv")
+    spleeter = params["stems"]["backend"] == "spleeter"
+    return [
+        Stage("youtube_clips", CORE + ["pipelines/youtube.py", params["youtube"]["links"]], ["youtube"], [manifest],
+              module="youtube"),
+        Stage("pose", CORE + ["pipelines/pose.py", "requirements-pose.txt", manifest], ["pose"],
+              [str(clips / "pose_summary.json")]),
+        Stage("stems", CORE + ["pipelines/stems.py", "pipelines/audio_io.py", manifest]
+              + (["requirements-spleeter.txt"] if spleeter else []), ["stems"],
+              [str(clips / "stems_summary.json")], gpu=params["stems"]["backend"] != "hpss"),
+        Stage("encodec", CORE + ["pipelines/encodec_codes.py", "pipelines/audio_io.py", str(clips / "stems_summary.json")],
+              ["encodec"], [str(clips / "codes_summary.json")], module="encodec_codes", gpu=True),
+    ]
 
 
 def stages(params: dict) -> dict[str, Stage]:
@@ -75,9 +101,11 @@ def stages(params: dict) -> dict[str, Stage]:
     win, shards, report = str(p.windows), str(p.shards), str(p.data_report)
     acquire_code = ["pipelines/acquire.py", "pipelines/datasets.py", "pipelines/safe_pickle.py"]
     acquire_deps = CORE + acquire_code + (["pipelines/synthetic.py"] if ds == "synthetic" else _source_deps(params))
+    if ds == "youtube":
+        acquire_deps.append(str(p.clips / "pose_summary.json"))
     acquire_outs = ([str(p.raw)] if ds == "synthetic" else []) + [index]
     source = _source_deps(params)
-    all_stages = []
+    all_stages = ingest_stages(params) if ds == "youtube" else []
     if ds == "aistpp" and params["datasets"]["aistpp"]["source"] == "download":
         target = params["download_aistpp"]["target"]
         all_stages.append(Stage("download_aistpp", CORE + ["pipelines/download_aistpp.py", "pipelines/download.py"],
@@ -93,12 +121,15 @@ def stages(params: dict) -> dict[str, Stage]:
               ["motion", "on_error"], [mfeat], out_dirs=[mfeat]),
         Stage("windows", CORE + ["pipelines/windows.py", index, afeat, mfeat],
               ["windows", "alignment", "on_error"], [win], out_dirs=[win]),
-        Stage("shards", CORE + ["pipelines/shards.py", win, afeat, mfeat], ["shards"], [shards], out_dirs=[shards]),
+        Stage("shards", CORE + ["pipelines/shards.py", win, afeat, mfeat]
+              + ([str(p.clips / "codes_summary.json")] if ds == "youtube" else []), ["shards"], [shards], out_dirs=[shards]),
         Stage("data_report", CORE + ["pipelines/data_report.py", "pipelines/metrics.py", index, win, afeat, mfeat]
               + ([str(p.raw)] if ds == "synthetic" else []), [],
               [f"{report}/report.md", f"{report}/figures"], out_dirs=[f"{report}/figures"],
               metrics=[f"{report}/summary.json"]),
     ]
+    if ds == "youtube":  # no model trains on the clips yet: the DAG ends at shards and the data report
+        return {s.name: s for s in all_stages}
     model_code = CORE + ["pipelines/train.py", "pipelines/models.py", "pipelines/torch_data.py"]
     metric_files, eval_files = [], []
     for m in MODEL_NAMES:
@@ -126,7 +157,8 @@ def stages(params: dict) -> dict[str, Stage]:
 def final_targets(params: dict) -> list[str]:
     """What ``snakemake all`` builds."""
     st = stages(params)
-    return st["report"].outs + st["data_report"].outs + st["data_report"].metrics
+    data = st["data_report"].outs + st["data_report"].metrics
+    return (st["report"].outs if "report" in st else st["shards"].outs) + data
 
 
 def dvc_yaml(params: dict) -> str:
@@ -143,8 +175,9 @@ def dvc_yaml(params: dict) -> str:
             entry["plots"] = [{m: {"cache": False}} for m in s.plots]
         out["stages"][s.name] = entry
     results = Paths(params).results
-    out["plots"] = [{"Recall@K, music to motion, test windows (exact pair)": {
-        "x": "k", "y": {f"{results}/plots/recall_{m}.csv": ["recall", "chance"] for m in MODEL_NAMES}}}]
+    if "report" in stages(params):
+        out["plots"] = [{"Recall@K, music to motion, test windows (exact pair)": {
+            "x": "k", "y": {f"{results}/plots/recall_{m}.csv": ["recall", "chance"] for m in MODEL_NAMES}}}]
     header = ("# Generated by `python -m pipelines.dag --write` from pipelines/dag.py for the dataset in\n"
               f"# params.yaml ({params['dataset']}). Do not edit: a test fails when this file drifts.\n")
     return header + yaml.safe_dump(out, sort_keys=False, width=120)

@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .common import atomic_dir, read_csv, run_stage  # noqa: E402
-from .config import GENRE_NAMES, SKELETON_LAYOUT, SPLITS, Paths, motion_fps  # noqa: E402
+from .config import GENRE_NAMES, SKELETON_LAYOUT, SPLITS, Paths, motion_fps, window_specs  # noqa: E402
 from .metrics import beat_align_score, beat_f_measure  # noqa: E402
 from .skeleton import Skeleton  # noqa: E402
 
@@ -91,7 +91,7 @@ def collect(params: dict) -> dict:
         mb = frames[(frames >= 0) & (frames < int(s["usable_frames"]))] / fps
         beat_align.append(beat_align_score(music_beats_s=mb, kinetic_beats_s=kin))
     windows = {}
-    for spec in params["windows"]:
+    for spec in window_specs(params):
         rows = read_csv(paths.windows / f"w{spec['frames']}.csv")
         windows[spec["frames"]] = Counter((r["genre"], r["split"]) for r in rows)
     return {"info": info, "sequences": seqs, "skipped": skipped, "tempo": tempo, "beat_f": beat_f,

@@ -17,6 +17,7 @@ Each row of the table (``index/sequences.csv``) describes one dance sequence:
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import re
@@ -157,11 +158,18 @@ def index_musictodance(root: Path, *, val_fraction: float, test_fraction: float,
 def load_keypoints(path: str | Path, key: str) -> np.ndarray:
     """Load one sequence's 3-D keypoints, shape (T, J, 3), float64, cm, NaN where missing.
 
-    ``key`` is ``keypoints3d`` / ``keypoints3d_optim`` (AIST++ pickle) or ``skeletons``
-    (MusicToDance JSON). Raises :class:`InputError` on anything else.
+    ``key`` is ``keypoints3d`` / ``keypoints3d_optim`` (AIST++ pickle), ``skeletons``
+    (MusicToDance JSON) or ``mediapipe_world`` (the pose stage's ``pose.npz``: world landmarks in
+    metres with y down, returned in cm with y up). Raises :class:`InputError` on anything else.
     """
     path = Path(path)
-    if key == "skeletons":
+    if key == "mediapipe_world":
+        try:
+            with np.load(path) as f:
+                kp = np.asarray(f["world"], dtype=np.float64) * np.array([100.0, -100.0, 100.0])
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputError(path, f"unreadable pose file: {type(exc).__name__}: {exc}") from exc
+    elif key == "skeletons":
         try:
             data = json.loads(path.read_text())
             kp = np.asarray(data["skeletons"], dtype=np.float64)
@@ -173,3 +181,40 @@ def load_keypoints(path: str | Path, key: str) -> np.ndarray:
     if kp.ndim != 3 or kp.shape[2] != 3 or kp.shape[0] < 2:
         raise InputError(path, f"{key} has shape {kp.shape}, expected (T, J, 3) with T >= 2")
     return kp
+
+
+def index_youtube(clips_dir: Path, *, val_fraction: float, test_fraction: float, drop_glitchy: bool,
+                  seed: int, skips: Skips) -> tuple[list[dict], list[dict], dict]:
+    """Index the clips that stage ``youtube_clips`` cut and stage ``pose`` processed.
+
+    Every clip is its own music piece (``audio.wav``, the full mix); the motion is its
+    ``pose.npz``. Splits are drawn by source video (the CSV row), so windows of one video never
+    land in two splits. Clips flagged glitchy by the pose stage are excluded when
+    ``drop_glitchy``.
+    """
+    manifest = clips_dir / "manifest.csv"
+    if not manifest.is_file():
+        raise InputError(manifest, "clip manifest not found (run stage youtube_clips)")
+    with open(manifest, newline="") as fh:
+        clips = [r for r in csv.DictReader(fh) if r["status"] in ("ok", "reused")]
+    rows, excluded = [], []
+    for c in clips:
+        d = clips_dir / c["clip"]
+        pose, quality, audio = d / "pose.npz", d / "pose_quality.json", d / "audio.wav"
+        if not pose.is_file() or not quality.is_file():
+            skips.handle(c["clip"], InputError(pose, "no pose for this clip (run stage pose)"))
+            continue
+        if drop_glitchy and json.loads(quality.read_text()).get("glitchy"):
+            excluded.append({"item": c["clip"], "path": str(quality), "reason": "flagged glitchy by the pose stage"})
+            continue
+        rows.append({"sequence": c["clip"], "piece": c["clip"], "genre": "YT", "dancer": "", "split": "",
+                     "source": f"row{c['row']}", "motion_path": str(pose), "motion_key": "mediapipe_world",
+                     "audio_path": str(audio), "audio_offset_s": 0.0})
+    sources = sorted({r["source"] for r in rows}, key=lambda s: (stable_hash(f"{seed}:{s}"), s))
+    n_test = int(round(test_fraction * len(sources)))
+    n_val = int(round(val_fraction * len(sources)))
+    split_of = {s: ("test" if i < n_test else "val" if i < n_test + n_val else "train") for i, s in enumerate(sources)}
+    for r in rows:
+        r["split"] = split_of[r.pop("source")]
+    return rows, excluded, {"val_source": "derived by source video", "source_videos": len(sources),
+                            "clips_listed": len(clips)}

@@ -4,7 +4,8 @@
 ``<youtube.target>/clip_*/drums_bass.wav`` with the ``transformers`` ``EncodecModel`` at
 ``encodec.bandwidth_kbps`` (1.5 kbps = 2 codebooks at 75 frames/s for the 24 kHz model; a 5-s
 clip of 120000 samples gives 2 × 375 codes — DanceToMusic's 2 × 377 came from 120640 samples) and writes ``codes.npz`` beside it: ``codes`` (n_codebooks, frames)
-int16, ``frame_rate`` (Hz), ``sample_rate`` (Hz) and ``bandwidth_kbps``.
+int16, ``frame_rate`` (Hz), ``sample_rate`` (Hz) and ``bandwidth_kbps``. Clips already done
+with the same ``encodec`` params are skipped; ``<target>/codes_summary.json`` lists every clip.
 
 Weights come from ``encodec.model`` — a local directory (``save_pretrained`` layout) or a
 Hugging Face id found in the local cache. With ``HF_HUB_OFFLINE=1`` nothing is fetched; a
@@ -14,6 +15,7 @@ model that is not there fails with one line saying where to put it.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -23,7 +25,7 @@ import numpy as np
 import torch
 
 from .audio_io import read_audio_mono
-from .common import InputError, atomic_file, run_stage
+from .common import InputError, atomic_file, clip_done, mark_clip_done, run_stage
 
 log = logging.getLogger(__name__)
 
@@ -67,24 +69,28 @@ def frame_rate(model) -> float:
     return model.config.sampling_rate / float(np.prod(model.config.upsampling_ratios))
 
 
-def process_clips(clips_dir: Path, cfg: dict) -> int:
+def process_clips(clips_dir: Path, cfg: dict) -> list[dict]:
+    """Encode every clip not yet done with ``cfg``; returns one summary row per clip."""
     stems = sorted(Path(clips_dir).glob("clip_*/drums_bass.wav"))
-    todo = [w for w in stems if not w.with_name("codes.npz").exists()]
-    if not todo:
-        return 0
-    model = load_encodec(cfg["model"])
+    todo = [w for w in stems if not clip_done(w.parent, "encodec", cfg, ["codes.npz"], inputs=["drums_bass.wav"])]
+    model = load_encodec(cfg["model"]) if todo else None
     for wav in todo:
         y, sr = read_audio_mono(wav, min_sample_rate=8000, min_seconds=0.5)
         codes = encode(model, y, sr=sr, bandwidth_kbps=cfg["bandwidth_kbps"])
         with atomic_file(wav.with_name("codes.npz"), "wb") as fh:
             np.savez(fh, codes=codes, frame_rate=np.float64(frame_rate(model)),
                      sample_rate=np.int64(model.config.sampling_rate), bandwidth_kbps=np.float64(cfg["bandwidth_kbps"]))
-    return len(todo)
+        mark_clip_done(wav.parent, "encodec", cfg)
+    return [{"clip": w.parent.name, "reused": w not in todo} for w in stems]
 
 
 def main(params: dict) -> None:
-    n = process_clips(Path(params["youtube"]["target"]), params["encodec"])
-    log.info("encodec: %d clips encoded", n)
+    target = Path(params["youtube"]["target"])
+    summary = process_clips(target, params["encodec"])
+    with atomic_file(target / "codes_summary.json", "w") as fh:
+        json.dump(summary, fh, indent=2)
+    log.info("encodec: %d clips encoded, %d reused", sum(not r["reused"] for r in summary),
+             sum(r["reused"] for r in summary))
 
 
 if __name__ == "__main__":

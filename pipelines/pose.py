@@ -18,8 +18,9 @@ wheel, fully offline) on ``<youtube.target>/clip_*/video.mp4`` and writes beside
 and ``pose_quality.json``: detection rate, landmark jitter (median over detected frame
 triples of the mean second difference, m / frame²) and ``glitchy`` when the detection rate is
 below ``pose.min_detection_rate`` or the jitter above ``pose.max_jitter_m``. Clips already
-done are skipped, so a killed run resumes where it stopped. MediaPipe needs numpy < 2 and
-protobuf < 5, so this stage runs in its own environment (``.venv-pose``, see the Makefile).
+done with the same ``pose`` params are skipped, so a killed run resumes where it stopped. MediaPipe needs numpy < 2 and
+protobuf < 5, so this stage runs in its own environment: started from the main environment it
+builds ``.venv-pose`` (see the Makefile) and re-runs itself there.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import atomic_file, run_stage
+from .common import atomic_file, clip_done, ensure_stage_env, mark_clip_done, run_stage
 
 log = logging.getLogger(__name__)
 N_LANDMARKS = 33
@@ -109,9 +110,10 @@ def compare_to_reference(image: np.ndarray, reference: np.ndarray) -> dict:
 def process_clips(clips_dir: Path, cfg: dict) -> list[dict]:
     summary = []
     for video in sorted(Path(clips_dir).glob("clip_*/video.mp4")):
-        out, qfile = video.with_name("pose.npz"), video.with_name("pose_quality.json")
-        if out.exists() and qfile.exists():
-            summary.append({"clip": video.parent.name, **json.loads(qfile.read_text()), "reused": True})
+        clip = video.parent
+        out, qfile = clip / "pose.npz", clip / "pose_quality.json"
+        if clip_done(clip, "pose", cfg, ["pose.npz", "pose_quality.json"], inputs=["video.mp4"]):
+            summary.append({"clip": clip.name, **json.loads(qfile.read_text()), "reused": True})
             continue
         res = estimate_pose(video, model_complexity=cfg["model_complexity"])
         q = pose_quality(res["world"], res["detected"], min_detection_rate=cfg["min_detection_rate"],
@@ -120,13 +122,15 @@ def process_clips(clips_dir: Path, cfg: dict) -> list[dict]:
             np.savez(fh, **res)
         with atomic_file(qfile, "w") as fh:
             json.dump(q, fh, indent=2)
-        summary.append({"clip": video.parent.name, **q, "reused": False})
-        log.info("%s: %d frames, detection %.0f%%, jitter %.4f m%s", video.parent.name, q["frames"],
+        mark_clip_done(clip, "pose", cfg)
+        summary.append({"clip": clip.name, **q, "reused": False})
+        log.info("%s: %d frames, detection %.0f%%, jitter %.4f m%s", clip.name, q["frames"],
                  100 * q["detection_rate"], q["jitter_m"], " GLITCHY" if q["glitchy"] else "")
     return summary
 
 
 def main(params: dict) -> None:
+    ensure_stage_env(".venv-pose", module="pipelines.pose", probe="mediapipe")
     summary = process_clips(Path(params["youtube"]["target"]), params["pose"])
     with atomic_file(Path(params["youtube"]["target"]) / "pose_summary.json", "w") as fh:
         json.dump(summary, fh, indent=2)

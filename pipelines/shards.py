@@ -17,7 +17,13 @@
 ``audio/downbeats``     (N, W) u1         estimated downbeats
 ``index``               (N,) compound     sequence, piece, genre, dancer, split,
                                           start_frame, audio_start_frame
+``codes/encodec``       (N, Q, C) i2      EnCodec codes of the window's drum+bass stem
+                                          (``youtube`` only): Q codebooks, C code frames
 ======================  ================  =============================================
+
+For ``youtube``, code frame ``round(t * code_rate / fps)`` starts at motion frame ``t``
+(code_rate 75 Hz for the 24 kHz model: a 120-frame window at 24 fps holds 375 codes);
+``code_frame_rate`` is a file attribute.
 
 File attributes give the dataset, fps, sample rate, hop length, skeleton layout and
 feature units. Datasets are chunked ``chunk_windows`` windows at a time and compressed;
@@ -35,8 +41,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .common import atomic_dir, read_csv, run_stage, sha256_file
-from .config import SKELETON_LAYOUT, SPLITS, Paths, audio_sample_rate, motion_fps
+from .common import InputError, atomic_dir, read_csv, run_stage, sha256_file
+from .config import SKELETON_LAYOUT, SPLITS, Paths, audio_sample_rate, motion_fps, window_specs
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +55,7 @@ UNITS = {
     "motion/bones": "body units", "motion/velocity": "body units / s", "motion/kinetic_beats": "0/1",
     "motion/nan_mask": "0/1", "audio/logmel": "dB re 1", "audio/mfcc": "MFCC coefficients",
     "audio/onset_env": "onset strength (a.u.)", "audio/tempogram": "autocorrelation (a.u.)",
-    "audio/beats": "0/1", "audio/downbeats": "0/1",
+    "audio/beats": "0/1", "audio/downbeats": "0/1", "codes/encodec": "EnCodec codebook indices",
 }
 
 
@@ -64,20 +70,32 @@ def _compression(cfg: dict) -> dict:
 class _SequenceCache:
     """Holds the feature arrays of the last sequence read (windows come in sequence order)."""
 
-    def __init__(self, motion_dir: Path, audio_dir: Path):
-        self.motion_dir, self.audio_dir, self.key, self.arrays = motion_dir, audio_dir, None, {}
+    def __init__(self, motion_dir: Path, audio_dir: Path, codes_dir: Path | None = None):
+        self.motion_dir, self.audio_dir, self.codes_dir, self.key, self.arrays = motion_dir, audio_dir, codes_dir, None, {}
 
     def get(self, sequence: str, piece: str) -> dict[str, np.ndarray]:
         if self.key != (sequence, piece):
             with np.load(self.motion_dir / f"{sequence}.npz") as m, np.load(self.audio_dir / f"{piece}.npz") as a:
                 self.arrays = {**{f"motion/{k}": m[k] for k in MOTION_FIELDS},
                                **{f"audio/{k}": a[k] for k in AUDIO_FIELDS}}
+            if self.codes_dir is not None:
+                path = self.codes_dir / sequence / "codes.npz"
+                if not path.is_file():
+                    raise InputError(path, "no EnCodec codes for this clip (run stage encodec)")
+                with np.load(path) as c:
+                    self.arrays["codes/encodec"] = c["codes"].T  # (code frames, Q): time first, like the rest
+                    self.code_rate = float(c["frame_rate"])
             self.key = (sequence, piece)
         return self.arrays
 
 
+def code_span(start_frame: int, frames: int, *, fps: float, code_rate: float) -> tuple[int, int]:
+    """First code frame and code-frame count of motion frames ``[start_frame, start_frame + frames)``."""
+    return int(round(start_frame * code_rate / fps)), int(round(frames * code_rate / fps))
+
+
 def write_shard(path: Path, windows: list[dict], *, motion_dir: Path, audio_dir: Path, attrs: dict,
-                chunk_windows: int, compression: dict, block_chunks: int = 8) -> None:
+                chunk_windows: int, compression: dict, block_chunks: int = 8, codes_dir: Path | None = None) -> None:
     """Write one shard with the windows (rows of ``windows/w<W>.csv``) in the given order.
 
     Windows are gathered ``block_chunks`` chunks at a time and written chunk-aligned, so
@@ -85,7 +103,7 @@ def write_shard(path: Path, windows: list[dict], *, motion_dir: Path, audio_dir:
     """
     n = len(windows)
     W = int(windows[0]["frames"])
-    cache = _SequenceCache(motion_dir, audio_dir)
+    cache = _SequenceCache(motion_dir, audio_dir, codes_dir)
     with h5py.File(path, "w", libver="earliest", track_order=False) as f:
         for k, v in attrs.items():
             f.attrs[k] = v
@@ -96,9 +114,13 @@ def write_shard(path: Path, windows: list[dict], *, motion_dir: Path, audio_dir:
         f.create_dataset("index", data=index, track_times=False)
         chunk = min(chunk_windows, n)
         first = cache.get(windows[0]["sequence"], windows[0]["piece"])
+        if codes_dir is not None:
+            fps = float(attrs["motion_fps"])
+            f.attrs["code_frame_rate"] = cache.code_rate
+            n_codes = code_span(0, W, fps=fps, code_rate=cache.code_rate)[1]
         dsets = {}
         for name, arr in first.items():
-            shape = (n, W) + arr.shape[1:]
+            shape = (n, n_codes if name == "codes/encodec" else W) + arr.shape[1:]
             dsets[name] = f.create_dataset(name, shape=shape, dtype=arr.dtype, track_times=False,
                                            chunks=(chunk,) + shape[1:], **compression)
             dsets[name].attrs["unit"] = UNITS[name]
@@ -109,6 +131,13 @@ def write_shard(path: Path, windows: list[dict], *, motion_dir: Path, audio_dir:
             for j, w in enumerate(rows):
                 arrays = cache.get(w["sequence"], w["piece"])
                 for name, arr in arrays.items():
+                    if name == "codes/encodec":
+                        c0, nc = code_span(int(w["start_frame"]), W, fps=fps, code_rate=cache.code_rate)
+                        if c0 + nc > arr.shape[0]:
+                            raise InputError(codes_dir / w["sequence"] / "codes.npz",
+                                             f"{arr.shape[0]} code frames, the window needs {c0 + nc}")
+                        out[name][j] = arr[c0:c0 + nc]
+                        continue
                     s = int(w["audio_start_frame"] if name.startswith("audio/") else w["start_frame"])
                     out[name][j] = arr[s:s + W]
             for name, d in dsets.items():
@@ -124,7 +153,7 @@ def main(params: dict) -> None:
              "skeleton": SKELETON_LAYOUT[params["dataset"]]}
     manifest = {"dataset": params["dataset"], "files": {}}
     with atomic_dir(paths.shards) as tmp:
-        for spec in params["windows"]:
+        for spec in window_specs(params):
             frames = spec["frames"]
             rows = read_csv(paths.windows / f"w{frames}.csv")
             for split in SPLITS:
@@ -135,7 +164,8 @@ def main(params: dict) -> None:
                 name = paths.shard_file(frames, split).name
                 write_shard(tmp / name, windows, motion_dir=paths.motion_features, audio_dir=paths.audio_features,
                             attrs={**attrs, "window_frames": frames, "stride": spec["stride"], "split": split},
-                            chunk_windows=cfg["chunk_windows"], compression=compression)
+                            chunk_windows=cfg["chunk_windows"], compression=compression,
+                            codes_dir=paths.clips if params["dataset"] == "youtube" else None)
                 manifest["files"][name] = {"sha256": sha256_file(tmp / name), "bytes": (tmp / name).stat().st_size,
                                            "windows": len(windows), "window_frames": frames, "split": split}
                 log.info("%s: %d windows, %.1f MB", name, len(windows), (tmp / name).stat().st_size / 1e6)

@@ -2,7 +2,8 @@
 
 ``Skeleton(layout="coco17")`` is the 17-joint COCO layout used by AIST++
 ``keypoints3d`` (and by the synthetic dataset); ``Skeleton(layout="mtd23")`` is the
-23-joint skeleton of the MusicToDance dataset (Tang et al. 2018).
+23-joint skeleton of the MusicToDance dataset (Tang et al. 2018);
+``Skeleton(layout="mediapipe33")`` the 33 landmarks of MediaPipe Pose (YouTube clips).
 
 The MusicToDance release ships no joint names. Its bone list below was read off the
 released ``skeletons.json`` files: every edge joins two joints whose distance stays
@@ -56,6 +57,29 @@ _LAYOUTS: dict[str, dict] = {
         "scale": ((2, 0),),
         "up_axis": 1,
     },
+    "mediapipe33": {
+        "joints": (
+            "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
+            "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right",
+            "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+            "left_pinky", "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb",
+            "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+            "left_heel", "right_heel", "left_foot_index", "right_foot_index",
+        ),
+        # 32 edges: MediaPipe's POSE_CONNECTIONS made a tree (the nose stands in for the neck;
+        # the shoulder-shoulder, hip-hip, mouth and hand/foot loops are opened).
+        "edges": (
+            (0, 1), (1, 2), (2, 3), (3, 7), (0, 4), (4, 5), (5, 6), (6, 8), (0, 9), (0, 10),
+            (0, 11), (0, 12), (11, 23), (12, 24),
+            (11, 13), (13, 15), (15, 17), (15, 19), (15, 21),
+            (12, 14), (14, 16), (16, 18), (16, 20), (16, 22),
+            (23, 25), (25, 27), (27, 29), (27, 31),
+            (24, 26), (26, 28), (28, 30), (28, 32),
+        ),
+        "root": (23, 24),
+        "scale": ((11, 23), (12, 24)),
+        "up_axis": 1,              # after loading: MediaPipe's y points down, the loader flips it
+    },
 }
 
 
@@ -65,7 +89,7 @@ class Skeleton:
 
     Parameters
     ----------
-    layout : {"coco17", "mtd23"}
+    layout : {"coco17", "mtd23", "mediapipe33"}
         Which skeleton.
     """
 

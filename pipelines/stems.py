@@ -12,13 +12,22 @@ Backends (``stems.backend``):
 - ``demucs``: HT-Demucs through ``demucs-infer``, weights from the local checkpoint
   ``stems.demucs_checkpoint`` (a demucs package file such as ``htdemucs.th``; it is a pickle,
   so only use files you trust). Missing weights fail with one line saying where to put them.
+- ``spleeter``: Deezer's Spleeter (TensorFlow), weights from
+  ``<stems.spleeter_model_dir>/<n>stems/`` (the released ``2stems`` / ``4stems`` checkpoints).
+  4 stems: its drums and bass; 2 stems: HPSS of its accompaniment (drums = percussive part,
+  bass = low-passed harmonic part). TensorFlow cannot share an environment with torch, so
+  this backend runs in ``.venv-spleeter`` (``requirements-spleeter.txt``): the stage builds it
+  on first use and re-runs itself there.
 
-Clips already done are skipped.
+Clips already done with the same ``stems`` params are skipped; ``<target>/stems_summary.json``
+lists every clip.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from pathlib import Path
 
 import librosa
@@ -27,7 +36,7 @@ import soundfile as sf
 from scipy.signal import butter, sosfiltfilt
 
 from .audio_io import read_audio_mono
-from .common import InputError, atomic_file, run_stage
+from .common import InputError, atomic_file, clip_done, ensure_stage_env, mark_clip_done, run_stage
 
 log = logging.getLogger(__name__)
 STEMS = ("drums", "bass", "drums_bass")
@@ -71,31 +80,82 @@ def demucs_stems(model, y: np.ndarray, *, sr: int) -> dict[str, np.ndarray]:
     return stems
 
 
+def load_spleeter(model_dir: str | Path, *, n_stems: int):
+    """A Spleeter ``Separator`` for the ``<n_stems>stems`` checkpoint in ``model_dir`` (no download)."""
+    path = Path(model_dir) / f"{n_stems}stems"
+    if not (path / "checkpoint").is_file():
+        raise InputError(path, f"Spleeter {n_stems}stems weights not found: extract the released "
+                               f"{n_stems}stems.tar.gz there (checkpoint, model.index, model.data-*), "
+                               "or set stems.spleeter_model_dir")
+    # Spleeter's model provider treats <MODEL_PATH>/<name>/.probe as "already downloaded".
+    os.environ["MODEL_PATH"] = str(Path(model_dir).resolve())
+    (path / ".probe").touch()
+    from spleeter.separator import Separator
+
+    return Separator(f"spleeter:{n_stems}stems", multiprocess=False)
+
+
+def spleeter_stems(separator, y: np.ndarray, *, sr: int, n_stems: int, cfg: dict) -> dict[str, np.ndarray]:
+    """Drums and bass from Spleeter; input and output at ``sr`` Hz, mono."""
+    model_sr = separator._params["sample_rate"]
+    x = librosa.resample(y, orig_sr=sr, target_sr=model_sr) if sr != model_sr else y
+    out = separator.separate(np.stack([x, x], axis=1).astype(np.float32))
+
+    def mono(name: str) -> np.ndarray:
+        m = out[name].mean(axis=1)
+        m = librosa.resample(m, orig_sr=model_sr, target_sr=sr) if sr != model_sr else m
+        return np.pad(m, (0, max(0, y.size - m.size)))[: y.size].astype(np.float32)
+
+    if n_stems == 2:
+        return hpss_stems(mono("accompaniment"), sr=sr, margin=cfg["hpss_margin"], bass_cutoff_hz=cfg["bass_cutoff_hz"])
+    drums, bass = mono("drums"), mono("bass")
+    return {"drums": drums, "bass": bass, "drums_bass": drums + bass}
+
+
+def load_backend(cfg: dict):
+    """The separation model of ``cfg["backend"]`` (None for hpss)."""
+    if cfg["backend"] == "demucs":
+        return load_demucs(cfg["demucs_checkpoint"])
+    if cfg["backend"] == "spleeter":
+        return load_spleeter(cfg["spleeter_model_dir"], n_stems=cfg["spleeter_stems"])
+    return None
+
+
 def separate(y: np.ndarray, *, sr: int, cfg: dict, model=None) -> dict[str, np.ndarray]:
     if cfg["backend"] == "hpss":
         return hpss_stems(y, sr=sr, margin=cfg["hpss_margin"], bass_cutoff_hz=cfg["bass_cutoff_hz"])
+    model = model if model is not None else load_backend(cfg)
     if cfg["backend"] == "demucs":
-        return demucs_stems(model if model is not None else load_demucs(cfg["demucs_checkpoint"]), y, sr=sr)
+        return demucs_stems(model, y, sr=sr)
+    if cfg["backend"] == "spleeter":
+        return spleeter_stems(model, y, sr=sr, n_stems=cfg["spleeter_stems"], cfg=cfg)
     raise ValueError(f"unknown stem backend {cfg['backend']!r}")
 
 
-def process_clips(clips_dir: Path, cfg: dict) -> int:
-    todo = [w for w in sorted(Path(clips_dir).glob("clip_*/audio.wav"))
-            if not all(w.with_name(f"{s}.wav").exists() for s in STEMS)]
-    model = load_demucs(cfg["demucs_checkpoint"]) if todo and cfg["backend"] == "demucs" else None
-    done = 0
+def process_clips(clips_dir: Path, cfg: dict) -> list[dict]:
+    """Separate every clip not yet done with ``cfg``; returns one summary row per clip."""
+    outputs = [f"{s}.wav" for s in STEMS]
+    wavs = sorted(Path(clips_dir).glob("clip_*/audio.wav"))
+    todo = [w for w in wavs if not clip_done(w.parent, "stems", cfg, outputs, inputs=["audio.wav"])]
+    model = load_backend(cfg) if todo else None
     for wav in todo:
         y, sr = read_audio_mono(wav, min_sample_rate=8000, min_seconds=0.5)
         for name, stem in separate(y, sr=sr, cfg=cfg, model=model).items():
             with atomic_file(wav.with_name(f"{name}.wav"), "wb") as fh:
                 sf.write(fh, np.clip(stem, -1, 1), sr, format="WAV", subtype="FLOAT")
-        done += 1
-    return done
+        mark_clip_done(wav.parent, "stems", cfg)
+    return [{"clip": w.parent.name, "backend": cfg["backend"], "reused": w not in todo} for w in wavs]
 
 
 def main(params: dict) -> None:
-    n = process_clips(Path(params["youtube"]["target"]), params["stems"])
-    log.info("stems (%s): %d clips separated", params["stems"]["backend"], n)
+    if params["stems"]["backend"] == "spleeter":
+        ensure_stage_env(".venv-spleeter", module="pipelines.stems", probe="spleeter")
+    target = Path(params["youtube"]["target"])
+    summary = process_clips(target, params["stems"])
+    with atomic_file(target / "stems_summary.json", "w") as fh:
+        json.dump(summary, fh, indent=2)
+    log.info("stems (%s): %d clips separated, %d reused", params["stems"]["backend"],
+             sum(not r["reused"] for r in summary), sum(r["reused"] for r in summary))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import logging
 import numpy as np
 
 from .common import InputError, Skips, atomic_dir, read_csv, run_stage, write_csv
-from .config import Paths, motion_fps
+from .config import Paths, motion_fps, window_specs
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def main(params: dict) -> None:
                          "audio_offset_frames": offset, "usable_frames": length})
         usable.append((r, offset, length))
     with atomic_dir(paths.windows) as tmp:
-        for spec in params["windows"]:
+        for spec in window_specs(params):
             frames, stride = spec["frames"], spec["stride"]
             out = []
             for r, offset, length in usable:

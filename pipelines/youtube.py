@@ -6,7 +6,9 @@ mark, times as ``HH:MM:SS``), downloads each source with the yt-dlp Python API, 
 ``imageio-ffmpeg``): ``<target>/clip_<row>_<k>/video.mp4`` at ``youtube.fps`` frames/s (no
 audio) and ``audio.wav``, mono at ``youtube.sample_rate`` Hz. A clip that is unavailable or
 fails is recorded in ``<target>/manifest.csv`` with the reason instead of stopping the run;
-finished windows are reused on a second run.
+finished windows are reused on a second run (cut again when the row or the cut params change). A ``url`` that is a local file (a path, relative
+to the CSV's folder or absolute, or a ``file://`` URL) is cut directly, without yt-dlp, so the
+stage runs offline on a list of local videos.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .common import InputError, atomic_dir, run_stage, write_csv
+from .common import InputError, atomic_dir, clip_done, mark_clip_done, run_stage, write_csv
 
 log = logging.getLogger(__name__)
 MANIFEST_FIELDS = ["clip", "row", "url", "start_s", "end_s", "window", "status", "reason"]
@@ -75,6 +77,18 @@ def download_source(url: str, workdir: Path) -> Path:
     return files[0]
 
 
+def local_source(url: str, links_dir: Path) -> Path | None:
+    """The local file ``url`` names, or None when it is a web address."""
+    if url.startswith("file://"):
+        from urllib.parse import unquote, urlparse
+
+        return Path(unquote(urlparse(url).path))
+    if "://" in url:
+        return None
+    path = Path(url)
+    return path if path.is_absolute() else links_dir / path
+
+
 def cut_window(source: Path, out_dir: Path, *, start_s: float, seconds: float, fps: int, sample_rate: int) -> None:
     """Write ``video.mp4`` (``fps``, no audio) and ``audio.wav`` (mono, ``sample_rate``) for one window."""
     exe = ffmpeg_exe()
@@ -86,7 +100,7 @@ def cut_window(source: Path, out_dir: Path, *, start_s: float, seconds: float, f
                              str(out_dir / "audio.wav")], check=True, capture_output=True)
 
 
-def process_clip(row: dict, cfg: dict, target: Path) -> list[dict]:
+def process_clip(row: dict, cfg: dict, target: Path, links_dir: Path = Path(".")) -> list[dict]:
     """Download and cut one CSV row; returns manifest rows (status ok / reused / failed)."""
     n = int((row["end_s"] - row["start_s"]) // cfg["window_seconds"])
     names = [f"clip_{row['row']}_{k}" for k in range(n)]
@@ -94,11 +108,16 @@ def process_clip(row: dict, cfg: dict, target: Path) -> list[dict]:
     if n == 0:
         return [{**base, "clip": f"clip_{row['row']}", "window": "", "status": "failed",
                  "reason": f"shorter than one {cfg['window_seconds']} s window"}]
-    if all((target / name / "audio.wav").exists() and (target / name / "video.mp4").exists() for name in names):
+    cut = {"url": row["url"], "start_s": row["start_s"], **{k: cfg[k] for k in ("window_seconds", "fps", "sample_rate")}}
+    if all(clip_done(target / name, "youtube_clips", {**cut, "window": k}, ["audio.wav", "video.mp4"])
+           for k, name in enumerate(names)):
         return [{**base, "clip": name, "window": k, "status": "reused", "reason": ""} for k, name in enumerate(names)]
     with tempfile.TemporaryDirectory(dir=target) as tmp:
         try:
-            source = download_source(row["url"], Path(tmp))
+            source = local_source(row["url"], links_dir)
+            if source is not None and not source.is_file():
+                raise FileNotFoundError(f"local file {source} not found")
+            source = source or download_source(row["url"], Path(tmp))
         except Exception as exc:  # yt-dlp raises many kinds; record, don't stop the run
             reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
             log.warning("%s: %s", row["url"], reason)
@@ -109,6 +128,7 @@ def process_clip(row: dict, cfg: dict, target: Path) -> list[dict]:
                 with atomic_dir(target / name) as wdir:
                     cut_window(source, wdir, start_s=row["start_s"] + k * cfg["window_seconds"],
                                seconds=cfg["window_seconds"], fps=cfg["fps"], sample_rate=cfg["sample_rate"])
+                    mark_clip_done(wdir, "youtube_clips", {**cut, "window": k})
                 out.append({**base, "clip": name, "window": k, "status": "ok", "reason": ""})
             except subprocess.CalledProcessError as exc:
                 reason = exc.stderr.decode(errors="replace").strip().splitlines()[-1][:300] if exc.stderr else str(exc)
@@ -120,8 +140,9 @@ def main(params: dict) -> None:
     cfg = params["youtube"]
     target = Path(cfg["target"])
     target.mkdir(parents=True, exist_ok=True)
-    rows = read_links(Path(cfg["links"]))
-    manifest = [m for row in rows for m in process_clip(row, cfg, target)]
+    links = Path(cfg["links"])
+    rows = read_links(links)
+    manifest = [m for row in rows for m in process_clip(row, cfg, target, links.parent)]
     write_csv(target / "manifest.csv", manifest, fieldnames=MANIFEST_FIELDS)
     ok = sum(m["status"] in ("ok", "reused") for m in manifest)
     log.info("youtube: %d windows ready, %d failed (see %s)", ok, len(manifest) - ok, target / "manifest.csv")

@@ -46,18 +46,45 @@ def test_dag_check_detects_drift(tmp_path):
     assert rc.returncode == 1 and "out of date" in rc.stderr
 
 
-def test_snakemake_rules_match_dvc_stages():
+def _workflow_copy(tmp_path, params: dict):
+    """The workflow in a scratch folder with these params (for datasets other than the default)."""
+    import shutil
+
+    for item in ("workflow", "pipelines"):
+        shutil.copytree(REPO_ROOT / item, tmp_path / item, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO_ROOT / "Snakefile", tmp_path / "Snakefile")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return tmp_path
+
+
+def _youtube_params(backend: str) -> dict:
+    p = base_params()
+    p["dataset"] = "youtube"
+    p["stems"]["backend"] = backend
+    return p
+
+
+@pytest.mark.parametrize("variant", ["default", "youtube-hpss", "youtube-spleeter"])
+def test_snakemake_rules_match_dvc_stages(variant, tmp_path):
     """Every Snakemake rule runs the same command on the same files as its dvc.yaml stage."""
-    stages = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())["stages"]
+    if variant == "default":
+        workdir, params = REPO_ROOT, load_params(REPO_ROOT / "params.yaml")
+        stages = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())["stages"]
+    else:
+        params = _youtube_params(variant.split("-")[1])
+        workdir = _workflow_copy(tmp_path, params)
+        stages = yaml.safe_load(dag.dvc_yaml(params))["stages"]
+        assert {"youtube_clips", "pose", "stems", "encodec"} <= set(stages) and "report" not in stages
     # ask Snakemake for each rule's command and files through its API
     from snakemake.api import SnakemakeApi
     from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
 
     with SnakemakeApi(OutputSettings(quiet=True)) as api:
         wf = api.workflow(resource_settings=ResourceSettings(), config_settings=ConfigSettings(),
-                          snakefile=REPO_ROOT / "Snakefile", workdir=REPO_ROOT)
+                          snakefile=workdir / "Snakefile", workdir=workdir)
         rules = {r.name: r for r in wf._workflow.rules}
     assert set(stages) <= set(rules)
+    dag_stages = dag.stages(params)
     for name, stage in stages.items():
         rule = rules[name]
         model = rule.params.get("model")
@@ -69,8 +96,16 @@ def test_snakemake_rules_match_dvc_stages():
         assert sorted(map(str, rule.output)) == sorted(stage["outs"] + extra), name
         keys = [k.replace("__", ".") for k in rule.params.keys() if k != "model"]
         assert sorted(keys) == sorted(stage.get("params", [])), name
+        if dag_stages[name].gpu:
+            assert rule.resources["gpu"] == 1, name
+    if variant != "default":
+        assert rules["encodec"].resources["gpu"] == 1
+        assert rules["stems"].resources["gpu"] == (variant == "youtube-spleeter")
+        assert str(rules["stems"].conda_env).endswith("spleeter.yaml" if variant == "youtube-spleeter" else "pipeline.yaml")
 
 
-def test_snakemake_lint_is_clean():
-    out = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO_ROOT, capture_output=True, text=True)
+@pytest.mark.parametrize("variant", ["default", "youtube"])
+def test_snakemake_lint_is_clean(variant, tmp_path):
+    workdir = REPO_ROOT if variant == "default" else _workflow_copy(tmp_path, _youtube_params("spleeter"))
+    out = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=workdir, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]

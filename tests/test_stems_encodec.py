@@ -1,4 +1,9 @@
-"""Drum+bass stems (HPSS) on real audio and EnCodec codes with random-weight models."""
+"""Drum+bass stems (HPSS, HT-Demucs, Spleeter) on real audio and EnCodec codes with
+random-weight models of the real architectures."""
+
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -9,6 +14,15 @@ from pipelines.common import InputError
 from pipelines.encodec_codes import decode_codes, encode, frame_rate, load_encodec, process_clips
 from pipelines.stems import hpss_stems
 from pipelines.stems import process_clips as stem_clips
+
+from .conftest import REPO_ROOT, make_params, write_params
+
+SPLEETER_PYTHON = REPO_ROOT / ".venv-spleeter" / "bin" / "python"
+
+
+def fresh(summary: list[dict]) -> int:
+    """Clips a per-clip stage processed (not reused) in this call."""
+    return sum(not r["reused"] for r in summary)
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +53,15 @@ def test_stems_stage_writes_and_reuses(real_clip_audio, tmp_path):
     d.mkdir()
     sf.write(d / "audio.wav", y[: 5 * sr], sr)
     cfg = {"backend": "hpss", "hpss_margin": 1.0, "bass_cutoff_hz": 200.0}
-    assert stem_clips(tmp_path, cfg) == 1 and stem_clips(tmp_path, cfg) == 0
+    assert fresh(stem_clips(tmp_path, cfg)) == 1 and fresh(stem_clips(tmp_path, cfg)) == 0
     for s in ("drums", "bass", "drums_bass"):
         z, zsr = sf.read(d / f"{s}.wav")
         assert zsr == sr and z.size == 5 * sr
+    # changed params, or a newer input (an earlier stage redid the clip), redo the clip
+    assert fresh(stem_clips(tmp_path, {**cfg, "bass_cutoff_hz": 150.0})) == 1
+    assert fresh(stem_clips(tmp_path, {**cfg, "bass_cutoff_hz": 150.0})) == 0
+    sf.write(d / "audio.wav", y[: 5 * sr], sr)
+    assert fresh(stem_clips(tmp_path, {**cfg, "bass_cutoff_hz": 150.0})) == 1
 
 
 def _save_random(tmp_path, **config):
@@ -72,7 +91,7 @@ def test_real_24khz_architecture_shapes(tmp_path, monkeypatch):
     d = tmp_path / "clips" / "clip_0_0"
     d.mkdir(parents=True)
     sf.write(d / "drums_bass.wav", np.random.default_rng(1).standard_normal(5 * 24000).astype(np.float32) * 0.1, 24000)
-    assert process_clips(tmp_path / "clips", {"model": path, "bandwidth_kbps": 1.5}) == 1
+    assert fresh(process_clips(tmp_path / "clips", {"model": path, "bandwidth_kbps": 1.5})) == 1
     z = np.load(d / "codes.npz")
     # 5 s at 24 kHz = 120000 samples / hop 320 = 375 frames (DanceToMusic's 377 is 120640 samples)
     assert z["codes"].shape == (2, 375) and float(z["frame_rate"]) == 75.0 and int(z["sample_rate"]) == 24000
@@ -103,7 +122,7 @@ def test_demucs_backend_with_random_weights(real_clip_audio, tmp_path):
     d.mkdir(parents=True)
     sf.write(d / "audio.wav", y[: 3 * sr], sr)
     cfg = {"backend": "demucs", "hpss_margin": 1.0, "bass_cutoff_hz": 200.0, "demucs_checkpoint": str(ckpt)}
-    assert stem_clips(tmp_path / "clips", cfg) == 1
+    assert fresh(stem_clips(tmp_path / "clips", cfg)) == 1
     for s in ("drums", "bass", "drums_bass"):
         z, zsr = sf.read(d / f"{s}.wav")
         assert zsr == sr and z.size == 3 * sr and np.isfinite(z).all()
@@ -114,3 +133,59 @@ def test_demucs_missing_weights_say_where(tmp_path):
 
     with pytest.raises(InputError, match="HT-Demucs weights not found: put the htdemucs checkpoint"):
         load_demucs(tmp_path / "nope" / "htdemucs.th")
+
+
+@pytest.fixture(scope="module")
+def spleeter_python():
+    if not SPLEETER_PYTHON.exists():
+        msg = f"{SPLEETER_PYTHON} missing: `make .venv-spleeter/.installed` creates it"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return str(SPLEETER_PYTHON)
+
+
+def _stems_stage(params_path):
+    """The stems stage as the DAG runs it: the main interpreter, which re-runs it in .venv-spleeter."""
+    return subprocess.run([sys.executable, "-m", "pipelines.stems", "--params", str(params_path)], cwd=REPO_ROOT,
+                          capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+
+
+@pytest.mark.parametrize("n_stems", [2, 4])
+def test_spleeter_backend_with_random_weights(spleeter_python, real_clip_audio, tmp_path, n_stems):
+    y, sr = real_clip_audio
+    models = tmp_path / "spleeter"
+    subprocess.run([spleeter_python, "-m", "pipelines.spleeter_random", str(models), str(n_stems)], cwd=REPO_ROOT,
+                   check=True, capture_output=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    d = tmp_path / "clips" / "clip_0_0"
+    d.mkdir(parents=True)
+    sf.write(d / "audio.wav", y[: 3 * sr], sr)
+    params = make_params(tmp_path)
+    params["youtube"]["target"] = str(tmp_path / "clips")
+    params["stems"].update(backend="spleeter", spleeter_model_dir=str(models), spleeter_stems=n_stems)
+    cfg = write_params(tmp_path / "params.yaml", params)
+    run = _stems_stage(cfg)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "running pipelines.stems in .venv-spleeter" in run.stderr
+    stems = {s: sf.read(d / f"{s}.wav") for s in ("drums", "bass", "drums_bass")}
+    for z, zsr in stems.values():
+        assert zsr == sr and z.size == 3 * sr and np.isfinite(z).all()
+    assert np.allclose(stems["drums"][0] + stems["bass"][0], stems["drums_bass"][0], atol=1e-6)
+    assert np.abs(stems["drums_bass"][0]).mean() > 1e-4  # random masks still pass some of the mix
+    again = _stems_stage(cfg)
+    assert again.returncode == 0 and "0 clips separated, 1 reused" in again.stderr
+
+
+def test_spleeter_missing_weights_say_where(spleeter_python, real_clip_audio, tmp_path):
+    y, sr = real_clip_audio
+    d = tmp_path / "clips" / "clip_0_0"
+    d.mkdir(parents=True)
+    sf.write(d / "audio.wav", y[:sr], sr)
+    params = make_params(tmp_path)
+    params["youtube"]["target"] = str(tmp_path / "clips")
+    params["stems"].update(backend="spleeter", spleeter_model_dir=str(tmp_path / "none"), spleeter_stems=4)
+    run = _stems_stage(write_params(tmp_path / "params.yaml", params))
+    assert run.returncode == 1
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: {tmp_path / 'none' / '4stems'}: Spleeter 4stems weights not found: extract"), last
+    assert not (d / "drums.wav").exists()

@@ -1,6 +1,6 @@
 # One training and one evaluation rule per model. Shell commands are formatted when a job
 # runs, after this loop has finished, so the model name reaches them through params.
-for model in MODEL_NAMES:
+for model in MODEL_NAMES if "report" in STAGES else []:
 
     rule:
         name:

@@ -17,22 +17,24 @@ rule data_report:
         "python -m pipelines.data_report --params params.yaml > {log} 2>&1"
 
 
-rule report:
-    """HTML and Markdown report: models against baselines and chance, with figures."""
-    input:
-        STAGES["report"].deps,
-    output:
-        report(STAGES["report"].outs[0], caption="../report/report.rst", category="Report"),
-        STAGES["report"].outs[1],
-        report(
-            directory(STAGES["report"].outs[2]),
-            patterns=["{name}.png"],
-            caption="../report/figures.rst",
-            category="Report",
-        ),
-    log:
-        STAGES["report"].log,
-    conda:
-        "../envs/pipeline.yaml"
-    shell:
-        "python -m pipelines.report --params params.yaml > {log} 2>&1"
+if "report" in STAGES:
+
+    rule report:
+        """HTML and Markdown report: models against baselines and chance, with figures."""
+        input:
+            STAGES["report"].deps,
+        output:
+            report(STAGES["report"].outs[0], caption="../report/report.rst", category="Report"),
+            STAGES["report"].outs[1],
+            report(
+                directory(STAGES["report"].outs[2]),
+                patterns=["{name}.png"],
+                caption="../report/figures.rst",
+                category="Report",
+            ),
+        log:
+            STAGES["report"].log,
+        conda:
+            "../envs/pipeline.yaml"
+        shell:
+            "python -m pipelines.report --params params.yaml > {log} 2>&1"
