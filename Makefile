@@ -36,6 +36,7 @@ test: $(STAMP) $(POSE_STAMP) $(SPLEETER_STAMP)
 
 bench: $(STAMP)
 	python -m pipelines.bench --params params.yaml
+	python -m pipelines.bench_mclemcd --params params.yaml
 
 lint: $(STAMP)
 	snakemake --lint

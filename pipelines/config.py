@@ -51,6 +51,20 @@ def validate_params(params: dict, *, source: str = "params.yaml") -> dict:
     if params["dataset"] != "youtube" and params["train"]["window_frames"] not in sizes:
         raise ParamsError(f"{source}: train.window_frames: {params['train']['window_frames']} is not one of "
                           f"the window sizes {sizes}")
+    if params["dataset"] in params["mclemcd"]["segmentation"]:
+        seg = params["mclemcd"]["segmentation"][params["dataset"]]
+        if seg["window_frames"] not in sizes:
+            raise ParamsError(f"{source}: mclemcd.segmentation.{params['dataset']}.window_frames: "
+                              f"{seg['window_frames']} is not one of the window sizes {sizes}")
+        if seg["segment_frames"] % seg["window_frames"]:
+            raise ParamsError(f"{source}: mclemcd.segmentation.{params['dataset']}.segment_frames: "
+                              "not a multiple of window_frames")
+    main = params["mclemcd"]["main"]
+    grid = params["mclemcd"]["ablation"]
+    if (main["collaborative"] not in grid["collaborative"] or main["regulariser"] not in grid["regulariser"]
+            or main["input"] not in grid["input"] or (main["regulariser"] == "fc" and not main["collaborative"])):
+        raise ParamsError(f"{source}: mclemcd.main: not a variant of mclemcd.ablation "
+                          "(and fc needs collaborative learning)")
     if params["train"]["crop_frames"] > params["train"]["window_frames"]:
         raise ParamsError(f"{source}: train.crop_frames: longer than train.window_frames")
     return params

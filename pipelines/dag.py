@@ -146,10 +146,15 @@ def stages(params: dict) -> dict[str, Stage]:
             module="evaluate", args=f"--model {m}"))
         metric_files.append(metrics)
         eval_files.append(evals)
+    mc_results = f"{p.results}/mclemcd"
+    all_stages.append(Stage(
+        "mclemcd", model_code + ["pipelines/mclemcd.py", "pipelines/gcn.py", "pipelines/skeleton.py", shards],
+        ["seed", "train.device", "mclemcd"], [f"{p.models}/mclemcd", f"{mc_results}/tables"],
+        out_dirs=[f"{p.models}/mclemcd", f"{mc_results}/tables"], metrics=[f"{mc_results}/metrics.json"]))
     rep = str(p.results)
     all_stages.append(Stage(
         "report", CORE + ["pipelines/report.py", f"{report}/summary.json", f"{report}/report.md"]
-        + metric_files + eval_files, [],
+        + metric_files + eval_files + [f"{mc_results}/metrics.json", f"{mc_results}/tables"], [],
         [f"{rep}/report.html", f"{rep}/report.md", f"{rep}/report_figures"], out_dirs=[f"{rep}/report_figures"]))
     return {s.name: s for s in all_stages}
 

@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 from .common import atomic_dir, atomic_file, run_stage  # noqa: E402
 from .config import Paths  # noqa: E402
 from .metrics import pessimistic_ranks  # noqa: E402
+from .mclemcd import Variant, ablation_caption, ablation_rows  # noqa: E402
 from .models import MODEL_NAMES  # noqa: E402
 from .train import model_paths  # noqa: E402
 
@@ -231,6 +232,31 @@ def build(params: dict, doc: Doc) -> None:
     doc.figure("confusion", fig, "Genre probe on motion embeddings (test windows), rows normalised.")
 
 
+def mclemcd_section(params: dict, doc: Doc) -> None:
+    """The MCLEMCD ablation table and the main variant's confusion matrix."""
+    summary = json.loads((Paths(params).results / "mclemcd" / "metrics.json").read_text())
+    doc.h(2, "MCLEMCD: music genre from dance")
+    doc.p(ablation_caption(summary))
+    doc.table(*ablation_rows(summary["variants"]))
+    main_variant = Variant(**params["mclemcd"]["main"]).name
+    r = summary["variants"].get(main_variant)
+    if r is None:
+        return
+    doc.p(f"Main variant {main_variant}: window accuracy {_pct(r['window_accuracy'])} % against the majority class's "
+          f"{_pct(r['majority_class_window'])} % ({100 * (r['window_accuracy'] - r['majority_class_window']):+.1f} "
+          f"points); {r['pieces_correct']} of {r['pieces']} pieces right.")
+    cm = np.array(r["confusion"], dtype=float)
+    cm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    genres = summary["genres"]
+    fig, ax = plt.subplots(figsize=(4.4, 3.8))
+    ax.imshow(cm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(genres)), genres, fontsize=7, rotation=90)
+    ax.set_yticks(range(len(genres)), genres, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    doc.figure("mclemcd_confusion", fig, f"MCLEMCD {main_variant}: genre from dance, test windows, rows normalised.")
+
+
 def main(params: dict) -> None:
     paths = Paths(params)
     html_path, md_path = paths.results / "report.html", paths.results / "report.md"
@@ -238,6 +264,7 @@ def main(params: dict) -> None:
     with atomic_dir(fig_dir) as tmp:
         doc = Doc(tmp, "report_figures")
         build(params, doc)
+        mclemcd_section(params, doc)
         doc.fig_dir = tmp
         page = doc.html(f"Report: {params['dataset']}")
         with atomic_file(md_path, "w") as fh:

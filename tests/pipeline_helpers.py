@@ -1,6 +1,6 @@
 """Run the stages in-process, in DAG order."""
 
-from pipelines import acquire, audio_features, data_report, motion_features, report, shards, windows
+from pipelines import acquire, audio_features, data_report, mclemcd, motion_features, report, shards, windows
 from pipelines.evaluate import evaluate_model
 from pipelines.models import MODEL_NAMES
 from pipelines.train import train_model
@@ -15,8 +15,9 @@ def run_all(params: dict) -> None:
 
 
 def run_models(params: dict) -> None:
-    """Train and evaluate every model, then write the report."""
+    """Train and evaluate every model (retrieval models and MCLEMCD), then write the report."""
     for name in MODEL_NAMES:
         train_model(params, name)
         evaluate_model(params, name)
+    mclemcd.main(params)
     report.main(params)

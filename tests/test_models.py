@@ -54,10 +54,12 @@ def test_report_written(trained):
     p = Paths(trained)
     md = (p.results / "report.md").read_text()
     assert "| chance |" in md and "temporal" in md and "ceiling" in md
+    assert "## MCLEMCD: music genre from dance" in md and "| with | fc |" in md
     html = (p.results / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 5
+    assert html.count("data:image/png;base64,") == 6
     assert {f.name for f in (p.results / "report_figures").iterdir()} == {
-        "recall_at_k.png", "similarity.png", "rank_histogram.png", "embedding_map.png", "confusion.png"}
+        "recall_at_k.png", "similarity.png", "rank_histogram.png", "embedding_map.png", "confusion.png",
+        "mclemcd_confusion.png"}
 
 
 def test_training_is_deterministic(trained, tmp_path):

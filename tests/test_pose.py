@@ -1,7 +1,6 @@
 """The pose stage on the real YouTube clip, in its own environment (.venv-pose)."""
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -13,19 +12,12 @@ import pytest
 from pipelines.config import REPO_ROOT
 from pipelines.pose import compare_to_reference, pose_quality
 
-from .conftest import make_params, write_params
-
-POSE_PYTHON = REPO_ROOT / ".venv-pose" / "bin" / "python"
+from .conftest import make_params, venv_python, write_params
 
 
 @pytest.fixture(scope="module")
 def pose_python():
-    if not POSE_PYTHON.exists():
-        msg = f"{POSE_PYTHON} missing: `make .venv-pose/.installed` creates it"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return str(POSE_PYTHON)
+    return venv_python(".venv-pose")
 
 
 def test_quality_figures():

@@ -15,10 +15,7 @@ from pipelines.encodec_codes import decode_codes, encode, frame_rate, load_encod
 from pipelines.stems import hpss_stems
 from pipelines.stems import process_clips as stem_clips
 
-from .conftest import REPO_ROOT, make_params, write_params
-
-SPLEETER_PYTHON = REPO_ROOT / ".venv-spleeter" / "bin" / "python"
-
+from .conftest import REPO_ROOT, make_params, venv_python, write_params
 
 def fresh(summary: list[dict]) -> int:
     """Clips a per-clip stage processed (not reused) in this call."""
@@ -137,12 +134,7 @@ def test_demucs_missing_weights_say_where(tmp_path):
 
 @pytest.fixture(scope="module")
 def spleeter_python():
-    if not SPLEETER_PYTHON.exists():
-        msg = f"{SPLEETER_PYTHON} missing: `make .venv-spleeter/.installed` creates it"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return str(SPLEETER_PYTHON)
+    return venv_python(".venv-spleeter")
 
 
 def _stems_stage(params_path):

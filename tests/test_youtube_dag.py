@@ -14,8 +14,7 @@ import pytest
 
 from pipelines.common import read_csv
 
-from .conftest import REPO_ROOT, make_params, write_params
-from .test_pose import POSE_PYTHON
+from .conftest import REPO_ROOT, make_params, venv_python, write_params
 
 
 def _random_encodec_24khz(path: Path) -> None:
@@ -39,11 +38,7 @@ def _random_encodec_24khz(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def youtube_workflow(shared_data, tmp_path_factory):
-    if not POSE_PYTHON.exists():
-        msg = f"{POSE_PYTHON} missing: `make .venv-pose/.installed` creates it"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
+    venv_python(".venv-pose")
     tmp = tmp_path_factory.mktemp("youtube_dag")
     work = tmp / "wf"
     work.mkdir()

@@ -44,3 +44,23 @@ for model in MODEL_NAMES if "report" in STAGES else []:
             "../envs/pipeline.yaml"
         shell:
             "python -m pipelines.evaluate --params params.yaml --model {params.model} > {log} 2>&1"
+
+
+if "mclemcd" in STAGES:
+
+    rule mclemcd:
+        """MCLEMCD: genre from dance, every variant of the ablation grid (graph-conv motion encoder, music autoencoder, collaborative learning)."""
+        input:
+            STAGES["mclemcd"].deps,
+        output:
+            stage_outputs("mclemcd"),
+        params:
+            **STAGES["mclemcd"].param_values(config),
+        log:
+            STAGES["mclemcd"].log,
+        conda:
+            "../envs/pipeline.yaml"
+        resources:
+            gpu=0,
+        shell:
+            "python -m pipelines.mclemcd --params params.yaml > {log} 2>&1"
