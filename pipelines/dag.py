@@ -111,18 +111,23 @@ def stages(params: dict) -> dict[str, Stage]:
         all_stages.append(Stage("download_aistpp", CORE + ["pipelines/download_aistpp.py", "pipelines/download.py"],
                                 ["download_aistpp"], [f"{target}/annotations", f"{target}/music"],
                                 out_dirs=[f"{target}/annotations", f"{target}/music"]))
+    # youtube: the frame rate and window length come from the `youtube` section, and the motion
+    # lives in the clip folders, which only the pose summary's checksums track
+    grid = ["youtube.fps", "youtube.window_seconds"] if ds == "youtube" else []
+    motion_src = source + ([str(p.clips / "pose_summary.json")] if ds == "youtube" else [])
     all_stages += [
         Stage("acquire", acquire_deps, ["dataset", "seed", "on_error", f"datasets.{ds}"],
               acquire_outs, out_dirs=acquire_outs),
         Stage("audio_features", CORE + ["pipelines/audio_features.py", "pipelines/audio_io.py", index] + source,
-              ["audio", "on_error"], [afeat], out_dirs=[afeat]),
+              ["audio", "on_error"] + grid, [afeat], out_dirs=[afeat]),
         Stage("motion_features", CORE + ["pipelines/motion_features.py", "pipelines/skeleton.py",
-                                         "pipelines/datasets.py", "pipelines/safe_pickle.py", index] + source,
-              ["motion", "on_error"], [mfeat], out_dirs=[mfeat]),
+                                         "pipelines/datasets.py", "pipelines/safe_pickle.py", index] + motion_src,
+              ["motion", "on_error"] + grid, [mfeat], out_dirs=[mfeat]),
         Stage("windows", CORE + ["pipelines/windows.py", index, afeat, mfeat],
-              ["windows", "alignment", "on_error"], [win], out_dirs=[win]),
+              ["windows", "alignment", "on_error"] + grid, [win], out_dirs=[win]),
         Stage("shards", CORE + ["pipelines/shards.py", win, afeat, mfeat]
-              + ([str(p.clips / "codes_summary.json")] if ds == "youtube" else []), ["shards"], [shards], out_dirs=[shards]),
+              + ([str(p.clips / "codes_summary.json")] if ds == "youtube" else []), ["shards"] + grid,
+              [shards], out_dirs=[shards]),
         Stage("data_report", CORE + ["pipelines/data_report.py", "pipelines/metrics.py", index, win, afeat, mfeat]
               + ([str(p.raw)] if ds == "synthetic" else []), [],
               [f"{report}/report.md", f"{report}/figures"], out_dirs=[f"{report}/figures"],
@@ -149,12 +154,13 @@ def stages(params: dict) -> dict[str, Stage]:
     mc_results = f"{p.results}/mclemcd"
     all_stages.append(Stage(
         "mclemcd", model_code + ["pipelines/mclemcd.py", "pipelines/gcn.py", "pipelines/skeleton.py", shards],
-        ["seed", "train.device", "mclemcd"], [f"{p.models}/mclemcd", f"{mc_results}/tables"],
+        ["seed", "train.device"] + [f"mclemcd.{k}" for k in params["mclemcd"] if k != "main"],
+        [f"{p.models}/mclemcd", f"{mc_results}/tables"],
         out_dirs=[f"{p.models}/mclemcd", f"{mc_results}/tables"], metrics=[f"{mc_results}/metrics.json"]))
     rep = str(p.results)
     all_stages.append(Stage(
-        "report", CORE + ["pipelines/report.py", f"{report}/summary.json", f"{report}/report.md"]
-        + metric_files + eval_files + [f"{mc_results}/metrics.json", f"{mc_results}/tables"], [],
+        "report", CORE + ["pipelines/report.py", "pipelines/mclemcd.py", f"{report}/summary.json", f"{report}/report.md"]
+        + metric_files + eval_files + [f"{mc_results}/metrics.json", f"{mc_results}/tables"], ["mclemcd.main"],
         [f"{rep}/report.html", f"{rep}/report.md", f"{rep}/report_figures"], out_dirs=[f"{rep}/report_figures"]))
     return {s.name: s for s in all_stages}
 

@@ -188,8 +188,8 @@ def index_youtube(clips_dir: Path, *, val_fraction: float, test_fraction: float,
     """Index the clips that stage ``youtube_clips`` cut and stage ``pose`` processed.
 
     Every clip is its own music piece (``audio.wav``, the full mix); the motion is its
-    ``pose.npz``. Splits are drawn by source video (the CSV row), so windows of one video never
-    land in two splits. Clips flagged glitchy by the pose stage are excluded when
+    ``pose.npz``. Splits are drawn by source video (the URL), so windows of one video never
+    land in two splits, even when several CSV rows cut it. Clips flagged glitchy by the pose stage are excluded when
     ``drop_glitchy``.
     """
     manifest = clips_dir / "manifest.csv"
@@ -208,7 +208,7 @@ def index_youtube(clips_dir: Path, *, val_fraction: float, test_fraction: float,
             excluded.append({"item": c["clip"], "path": str(quality), "reason": "flagged glitchy by the pose stage"})
             continue
         rows.append({"sequence": c["clip"], "piece": c["clip"], "genre": "YT", "dancer": "", "split": "",
-                     "source": f"row{c['row']}", "motion_path": str(pose), "motion_key": "mediapipe_world",
+                     "source": c["url"].strip(), "motion_path": str(pose), "motion_key": "mediapipe_world",
                      "audio_path": str(audio), "audio_offset_s": 0.0})
     sources = sorted({r["source"] for r in rows}, key=lambda s: (stable_hash(f"{seed}:{s}"), s))
     n_test = int(round(test_fraction * len(sources)))

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from .audio_io import read_audio_mono
-from .common import InputError, atomic_file, clip_done, mark_clip_done, run_stage
+from .common import InputError, atomic_file, clip_done, mark_clip_done, run_stage, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,8 @@ def process_clips(clips_dir: Path, cfg: dict) -> list[dict]:
             np.savez(fh, codes=codes, frame_rate=np.float64(frame_rate(model)),
                      sample_rate=np.int64(model.config.sampling_rate), bandwidth_kbps=np.float64(cfg["bandwidth_kbps"]))
         mark_clip_done(wav.parent, "encodec", cfg)
-    return [{"clip": w.parent.name, "reused": w not in todo} for w in stems]
+    return [{"clip": w.parent.name, "reused": w not in todo, "sha256": sha256_file(w.with_name("codes.npz"))}
+            for w in stems]
 
 
 def main(params: dict) -> None:

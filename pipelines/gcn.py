@@ -1,8 +1,9 @@
 """Adaptive graph convolution over a skeleton (the ST-GCN / AAGCN family).
 
 :class:`Graph` turns a :class:`~pipelines.skeleton.Skeleton` into ST-GCN's three spatial
-partitions (self, centripetal, centrifugal, relative to the root joint), each normalised by
-joint degree. :class:`GraphEncoder` stacks adaptive graph-conv blocks over
+partitions (self, centripetal, centrifugal, relative to the root joints — both hips where the
+skeleton's root is the pelvis centre, so left and right are treated alike), each normalised
+by joint degree. :class:`GraphEncoder` stacks adaptive graph-conv blocks over
 ``(batch, channels, frames, joints)``: each block's adjacency is the fixed partition plus a
 learned offset (AAGCN's ``B_k``) plus a data-dependent, softmax-normalised joint similarity
 (AAGCN's ``C_k``), followed by a temporal convolution and a residual path.
@@ -32,14 +33,14 @@ class Graph:
     def __init__(self, layout: str):
         self.skeleton = Skeleton(layout)
         self.num_joints = self.skeleton.num_joints
-        self.root = self.skeleton.root_joints[0]
+        self.roots = tuple(self.skeleton.root_joints)
         self.hops = self._hops_from_root()
 
     def _hops_from_root(self) -> np.ndarray:
         adj = self.skeleton.adjacency()
         hops = np.full(self.num_joints, -1)
-        hops[self.root] = 0
-        queue = deque([self.root])
+        hops[list(self.roots)] = 0
+        queue = deque(self.roots)
         while queue:
             i = queue.popleft()
             for j in np.flatnonzero(adj[i]):
@@ -56,7 +57,7 @@ class Graph:
         return self.skeleton.degree()
 
     def parents(self) -> np.ndarray:
-        """Each joint's neighbour one hop closer to the root (the root is its own parent), shape (J,)."""
+        """Each joint's neighbour one hop closer to the root (root joints are their own parents), shape (J,)."""
         adj = self.skeleton.adjacency()
         parents = np.arange(self.num_joints)
         for i in range(self.num_joints):
@@ -78,8 +79,12 @@ class Graph:
         return a / a.sum(axis=(0, 1), keepdims=True)
 
     def limbs(self, joints: torch.Tensor) -> torch.Tensor:
-        """Bone vectors per joint: joint − its parent (zero at the root); ``joints`` (..., J, 3)."""
-        return joints - joints[..., torch.as_tensor(self.parents()), :]
+        """Bone vectors per joint, ``joints`` (..., J, 3): joint − its parent; a root joint's
+        vector is from the root centre (the pelvis, mean of the root joints)."""
+        parent_pos = joints[..., torch.as_tensor(self.parents()), :].clone()
+        roots = list(self.roots)
+        parent_pos[..., roots, :] = joints[..., roots, :].mean(dim=-2, keepdim=True)
+        return joints - parent_pos
 
 
 class AdaptiveGraphConv(nn.Module):
@@ -101,7 +106,8 @@ class AdaptiveGraphConv(nn.Module):
         t = x.shape[2]
         q = rearrange(self.theta(x), "n (k e) t v -> n k v (e t)", k=self.k)
         key = rearrange(self.phi(x), "n (k e) t v -> n k (e t) v", k=self.k)
-        similarity = torch.softmax(q @ key / (self.embed * t), dim=-1)  # (n, k, src, dst)
+        # (n, k, src, dst), normalised over the sources of each destination joint (AAGCN's C_k)
+        similarity = torch.softmax(q @ key / (self.embed * t), dim=-2)
         adj = self.A + self.B + similarity
         y = rearrange(self.conv(x), "n (k c) t v -> n k c t v", k=self.k)
         out = torch.einsum("nkctv,nkvw->nctw", y, adj)

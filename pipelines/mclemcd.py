@@ -236,6 +236,9 @@ def train_variant(train: dict, *, variant: Variant, cfg: dict, layout: str, genr
                     mel_mean=mel.mean(dim=(0, 1)), mel_std=mel.std(dim=(0, 1))).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     labels = torch.tensor([genres.index(m["genre"]) for m in train["meta"]])
+    if len(labels) < 2:
+        raise InputError("mclemcd", f"{len(labels)} training windows for {variant.name}: nothing to train on "
+                                    "(check mclemcd.protocol and the splits)")
     weights = {"genre": 1.0, "music_recon": 1.0, "pair": cfg["pair_weight"], "motion_to_music": cfg["recon_weight"]}
     gen = torch.Generator().manual_seed(seed)
     history = []

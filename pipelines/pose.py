@@ -18,7 +18,8 @@ wheel, fully offline) on ``<youtube.target>/clip_*/video.mp4`` and writes beside
 and ``pose_quality.json``: detection rate, landmark jitter (median over detected frame
 triples of the mean second difference, m / frame²) and ``glitchy`` when the detection rate is
 below ``pose.min_detection_rate`` or the jitter above ``pose.max_jitter_m``. Clips already
-done with the same ``pose`` params are skipped, so a killed run resumes where it stopped. MediaPipe needs numpy < 2 and
+done with the same ``model_complexity`` are not run again (their quality figures are
+recomputed with the current thresholds), so a killed run resumes where it stopped. MediaPipe needs numpy < 2 and
 protobuf < 5, so this stage runs in its own environment: started from the main environment it
 builds ``.venv-pose`` (see the Makefile) and re-runs itself there.
 """
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import atomic_file, clip_done, ensure_stage_env, mark_clip_done, run_stage
+from .common import atomic_file, clip_done, ensure_stage_env, mark_clip_done, run_stage, sha256_file
 
 log = logging.getLogger(__name__)
 N_LANDMARKS = 33
@@ -108,24 +109,31 @@ def compare_to_reference(image: np.ndarray, reference: np.ndarray) -> dict:
 
 
 def process_clips(clips_dir: Path, cfg: dict) -> list[dict]:
+    """Pose every clip not yet done with this ``model_complexity``; the quality figures are
+    recomputed from ``pose.npz`` each run (changing only the thresholds re-runs no MediaPipe)."""
     summary = []
+    model_cfg = {"model_complexity": cfg["model_complexity"]}
     for video in sorted(Path(clips_dir).glob("clip_*/video.mp4")):
         clip = video.parent
         out, qfile = clip / "pose.npz", clip / "pose_quality.json"
-        if clip_done(clip, "pose", cfg, ["pose.npz", "pose_quality.json"], inputs=["video.mp4"]):
-            summary.append({"clip": clip.name, **json.loads(qfile.read_text()), "reused": True})
-            continue
-        res = estimate_pose(video, model_complexity=cfg["model_complexity"])
-        q = pose_quality(res["world"], res["detected"], min_detection_rate=cfg["min_detection_rate"],
-                         max_jitter_m=cfg["max_jitter_m"])
-        with atomic_file(out, "wb") as fh:
-            np.savez(fh, **res)
+        reused = clip_done(clip, "pose", model_cfg, ["pose.npz"], inputs=["video.mp4"])
+        if reused:
+            with np.load(out) as z:
+                world, detected = z["world"], z["detected"]
+        else:
+            res = estimate_pose(video, model_complexity=cfg["model_complexity"])
+            with atomic_file(out, "wb") as fh:
+                np.savez(fh, **res)
+            mark_clip_done(clip, "pose", model_cfg)
+            world, detected = res["world"], res["detected"]
+        q = pose_quality(world, detected, min_detection_rate=cfg["min_detection_rate"], max_jitter_m=cfg["max_jitter_m"])
         with atomic_file(qfile, "w") as fh:
             json.dump(q, fh, indent=2)
-        mark_clip_done(clip, "pose", cfg)
-        summary.append({"clip": clip.name, **q, "reused": False})
-        log.info("%s: %d frames, detection %.0f%%, jitter %.4f m%s", clip.name, q["frames"],
-                 100 * q["detection_rate"], q["jitter_m"], " GLITCHY" if q["glitchy"] else "")
+        # the checksum makes the summary change whenever a clip's pose does (DVC hashes this file)
+        summary.append({"clip": clip.name, **q, "reused": reused, "sha256": sha256_file(out)})
+        if not reused:
+            log.info("%s: %d frames, detection %.0f%%, jitter %.4f m%s", clip.name, q["frames"],
+                     100 * q["detection_rate"], q["jitter_m"], " GLITCHY" if q["glitchy"] else "")
     return summary
 
 

@@ -60,6 +60,8 @@ def windows_of(x: np.ndarray, frames: int) -> np.ndarray:
 def dance_windows(path: Path, params: dict, frames: int) -> np.ndarray:
     """Root-centred, scale-normalised joint windows (N, frames, J, 3) of a motion file."""
     key = MOTION_KEYS.get(path.suffix)
+    if key == "keypoints3d" and params["dataset"] == "aistpp":
+        key = params["datasets"]["aistpp"]["keypoints"]  # what the model was trained on
     if key is None:
         raise InputError(path, f"unknown motion file type {path.suffix!r} (expected {', '.join(MOTION_KEYS)})")
     kp = load_keypoints(path, key)

@@ -17,13 +17,15 @@
 ``audio/downbeats``     (N, W) u1         estimated downbeats
 ``index``               (N,) compound     sequence, piece, genre, dancer, split,
                                           start_frame, audio_start_frame
-``codes/encodec``       (N, Q, C) i2      EnCodec codes of the window's drum+bass stem
-                                          (``youtube`` only): Q codebooks, C code frames
+``codes/encodec``       (N, C, Q) i2      EnCodec codes of the window's drum+bass stem
+                                          (``youtube`` only): C code frames, Q codebooks
 ======================  ================  =============================================
 
 For ``youtube``, code frame ``round(t * code_rate / fps)`` starts at motion frame ``t``
 (code_rate 75 Hz for the 24 kHz model: a 120-frame window at 24 fps holds 375 codes);
-``code_frame_rate`` is a file attribute.
+``code_frame_rate`` is a file attribute. Codes up to ``MAX_SHORT_CODES`` frames short of a
+window (audio that ends a few ms before the video) are padded with their last frame; shorter
+ones are an error.
 
 File attributes give the dataset, fps, sample rate, hop length, skeleton layout and
 feature units. Datasets are chunked ``chunk_windows`` windows at a time and compressed;
@@ -48,6 +50,7 @@ log = logging.getLogger(__name__)
 
 MOTION_FIELDS = ("joints", "root", "bones", "velocity", "kinetic_beats", "nan_mask")
 AUDIO_FIELDS = ("logmel", "mfcc", "onset_env", "tempogram", "beats", "downbeats")
+MAX_SHORT_CODES = 2  # code frames (27 ms at 75 Hz) a clip's codes may fall short of a window by
 INDEX_DTYPE = np.dtype([("sequence", "S64"), ("piece", "S32"), ("genre", "S8"), ("dancer", "S8"),
                         ("split", "S8"), ("start_frame", "<i4"), ("audio_start_frame", "<i4")])
 UNITS = {
@@ -133,9 +136,12 @@ def write_shard(path: Path, windows: list[dict], *, motion_dir: Path, audio_dir:
                 for name, arr in arrays.items():
                     if name == "codes/encodec":
                         c0, nc = code_span(int(w["start_frame"]), W, fps=fps, code_rate=cache.code_rate)
-                        if c0 + nc > arr.shape[0]:
+                        short = c0 + nc - arr.shape[0]
+                        if short > MAX_SHORT_CODES:
                             raise InputError(codes_dir / w["sequence"] / "codes.npz",
                                              f"{arr.shape[0]} code frames, the window needs {c0 + nc}")
+                        if short > 0:  # audio a few ms shorter than the video: repeat the last code frame
+                            arr = np.concatenate([arr, np.repeat(arr[-1:], short, axis=0)])
                         out[name][j] = arr[c0:c0 + nc]
                         continue
                     s = int(w["audio_start_frame"] if name.startswith("audio/") else w["start_frame"])

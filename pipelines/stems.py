@@ -19,7 +19,7 @@ Backends (``stems.backend``):
   this backend runs in ``.venv-spleeter`` (``requirements-spleeter.txt``): the stage builds it
   on first use and re-runs itself there.
 
-Clips already done with the same ``stems`` params are skipped; ``<target>/stems_summary.json``
+Clips already done with the same backend params are skipped; ``<target>/stems_summary.json``
 lists every clip.
 """
 
@@ -36,7 +36,7 @@ import soundfile as sf
 from scipy.signal import butter, sosfiltfilt
 
 from .audio_io import read_audio_mono
-from .common import InputError, atomic_file, clip_done, ensure_stage_env, mark_clip_done, run_stage
+from .common import InputError, atomic_file, clip_done, ensure_stage_env, mark_clip_done, run_stage, sha256_file
 
 log = logging.getLogger(__name__)
 STEMS = ("drums", "bass", "drums_bass")
@@ -132,19 +132,29 @@ def separate(y: np.ndarray, *, sr: int, cfg: dict, model=None) -> dict[str, np.n
     raise ValueError(f"unknown stem backend {cfg['backend']!r}")
 
 
+def backend_config(cfg: dict) -> dict:
+    """The ``stems`` params that shape the active backend's output (a clip is redone when they change)."""
+    keys = {"hpss": ["hpss_margin", "bass_cutoff_hz"], "demucs": ["demucs_checkpoint"],
+            "spleeter": ["spleeter_model_dir", "spleeter_stems"]
+            + (["hpss_margin", "bass_cutoff_hz"] if cfg.get("spleeter_stems") == 2 else [])}[cfg["backend"]]
+    return {"backend": cfg["backend"], **{k: cfg[k] for k in keys}}
+
+
 def process_clips(clips_dir: Path, cfg: dict) -> list[dict]:
-    """Separate every clip not yet done with ``cfg``; returns one summary row per clip."""
+    """Separate every clip not yet done with this backend configuration; one summary row per clip."""
     outputs = [f"{s}.wav" for s in STEMS]
     wavs = sorted(Path(clips_dir).glob("clip_*/audio.wav"))
-    todo = [w for w in wavs if not clip_done(w.parent, "stems", cfg, outputs, inputs=["audio.wav"])]
+    stamp = backend_config(cfg)
+    todo = [w for w in wavs if not clip_done(w.parent, "stems", stamp, outputs, inputs=["audio.wav"])]
     model = load_backend(cfg) if todo else None
     for wav in todo:
         y, sr = read_audio_mono(wav, min_sample_rate=8000, min_seconds=0.5)
         for name, stem in separate(y, sr=sr, cfg=cfg, model=model).items():
             with atomic_file(wav.with_name(f"{name}.wav"), "wb") as fh:
                 sf.write(fh, np.clip(stem, -1, 1), sr, format="WAV", subtype="FLOAT")
-        mark_clip_done(wav.parent, "stems", cfg)
-    return [{"clip": w.parent.name, "backend": cfg["backend"], "reused": w not in todo} for w in wavs]
+        mark_clip_done(wav.parent, "stems", stamp)
+    return [{"clip": w.parent.name, "backend": cfg["backend"], "reused": w not in todo,
+             "sha256": sha256_file(w.with_name("drums_bass.wav"))} for w in wavs]
 
 
 def main(params: dict) -> None:

@@ -19,10 +19,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .common import InputError, atomic_dir, clip_done, mark_clip_done, run_stage, write_csv
+from .common import InputError, atomic_dir, clip_done, mark_clip_done, run_stage, sha256_file, stable_hash, write_csv
 
 log = logging.getLogger(__name__)
-MANIFEST_FIELDS = ["clip", "row", "url", "start_s", "end_s", "window", "status", "reason"]
+MANIFEST_FIELDS = ["clip", "row", "url", "start_s", "end_s", "window", "status", "reason", "sha256"]
 
 
 def parse_time(text: str) -> float:
@@ -143,6 +143,9 @@ def main(params: dict) -> None:
     links = Path(cfg["links"])
     rows = read_links(links)
     manifest = [m for row in rows for m in process_clip(row, cfg, target, links.parent)]
+    for m in manifest:  # the checksum makes the manifest change whenever a clip's files do
+        if m["status"] != "failed":
+            m["sha256"] = stable_hash("".join(sha256_file(target / m["clip"] / f) for f in ("video.mp4", "audio.wav")))
     write_csv(target / "manifest.csv", manifest, fieldnames=MANIFEST_FIELDS)
     ok = sum(m["status"] in ("ok", "reused") for m in manifest)
     log.info("youtube: %d windows ready, %d failed (see %s)", ok, len(manifest) - ok, target / "manifest.csv")

@@ -27,7 +27,8 @@ def test_graph_is_connected_and_partitions_normalise(layout, joints, edges):
     # each bone appears once as centripetal and once as centrifugal, in opposite directions
     assert ((a[1] > 0) == (a[2] > 0).T).all() and (a[1] > 0).sum() == edges
     parents = g.parents()
-    assert parents[g.root] == g.root and all(g.hops[parents[j]] == g.hops[j] - 1 for j in range(joints) if j != g.root)
+    assert all(parents[r] == r for r in g.roots)
+    assert all(g.hops[parents[j]] == g.hops[j] - 1 for j in range(joints) if j not in g.roots)
 
 
 def test_graph_degrees_per_joint():
@@ -52,13 +53,43 @@ def test_graph_degrees_per_joint():
     assert len({find(i) for i in range(17)}) > 1
 
 
-def test_limbs_are_bones_to_the_parent():
+def test_limbs_are_bones_to_the_parent_and_symmetric():
     g = Graph("coco17")
+    assert g.roots == (11, 12) and g.hops[11] == g.hops[12] == 0 and g.hops[5] == g.hops[6] == 1
     joints = torch.randn(2, 5, 17, 3)
     limbs = g.limbs(joints)
-    assert torch.all(limbs[..., g.root, :] == 0)
+    pelvis = joints[..., [11, 12], :].mean(dim=-2)
+    assert torch.allclose(limbs[..., 11, :], joints[..., 11, :] - pelvis)
+    assert torch.allclose(limbs[..., 11, :], -limbs[..., 12, :], atol=1e-6)
     j = 9  # left wrist: its parent is the left elbow
     assert g.parents()[j] == 7 and torch.allclose(limbs[..., j, :], joints[..., 9, :] - joints[..., 7, :])
+    # left and right mirror each other: the same hop count for every left/right pair
+    names = g.skeleton.joints
+    for i, n in enumerate(names):
+        if n.startswith("left_"):
+            assert g.hops[i] == g.hops[names.index("right_" + n[5:])], n
+
+
+def test_adaptive_similarity_is_normalised_over_sources():
+    from pipelines.gcn import AdaptiveGraphConv
+
+    conv = AdaptiveGraphConv(3, 4, torch.from_numpy(Graph("coco17").partitions()))
+    x = torch.randn(2, 3, 5, 17)
+    captured = {}
+    real_softmax = torch.softmax
+
+    def spy(t, dim):
+        out = real_softmax(t, dim=dim)
+        captured["sim"] = out
+        return out
+
+    torch.softmax = spy
+    try:
+        conv(x)
+    finally:
+        torch.softmax = real_softmax
+    # (n, k, src, dst): every destination joint's incoming weights sum to 1, like the partitions
+    assert torch.allclose(captured["sim"].sum(dim=-2), torch.ones(2, 3, 17), atol=1e-5)
 
 
 def _cfg(**kw):

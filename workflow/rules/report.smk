@@ -32,6 +32,8 @@ if "report" in STAGES:
                 caption="../report/figures.rst",
                 category="Report",
             ),
+        params:
+            **STAGES["report"].param_values(config),
         log:
             STAGES["report"].log,
         conda:
