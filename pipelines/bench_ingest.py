@@ -34,18 +34,27 @@ from .download import fetch
 from .stems import hpss_stems
 
 
-def bench_pose(clip: Path) -> dict:
-    python = REPO_ROOT / ".venv-pose" / "bin" / "python"
+def _in_venv(venv: str, code: str, arg: Path, env: dict) -> tuple[float, float] | str:
+    """Run ``code`` (which prints two numbers last) in a stage-only environment; the numbers,
+    or why it was skipped."""
+    python = REPO_ROOT / venv / "bin" / "python"
     if not python.exists():
-        return {"skipped": f"{python} missing (make setup)"}
+        return f"{python} missing (make setup)"
+    out = subprocess.run([str(python), "-c", code, str(arg)], cwd=REPO_ROOT, capture_output=True, text=True,
+                         env={**os.environ, **env}, check=True)
+    a, b = out.stdout.split()[-2:]
+    return float(a), float(b)
+
+
+def bench_pose(clip: Path) -> dict:
     code = ("import time,sys; from pathlib import Path; from pipelines.pose import estimate_pose; "
             "t=time.perf_counter(); r=estimate_pose(Path(sys.argv[1]), model_complexity=1); "
             "print(len(r['detected']), time.perf_counter()-t)")
-    out = subprocess.run([str(python), "-c", code, str(clip / "video.mp4")], cwd=REPO_ROOT, capture_output=True,
-                         text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, check=True)
-    frames, seconds = out.stdout.split()[-2:]
-    return {"frames": int(frames), "seconds": round(float(seconds), 2),
-            "frames_per_second": round(int(frames) / float(seconds), 1)}
+    got = _in_venv(".venv-pose", code, clip / "video.mp4", {"OMP_NUM_THREADS": "1"})
+    if isinstance(got, str):
+        return {"skipped": got}
+    frames, seconds = got
+    return {"frames": int(frames), "seconds": round(seconds, 2), "frames_per_second": round(frames / seconds, 1)}
 
 
 def bench_hpss(y: np.ndarray, sr: int) -> dict:
@@ -70,9 +79,6 @@ def bench_demucs(y: np.ndarray, sr: int) -> dict:
 
 
 def bench_spleeter(clip: Path) -> dict:
-    python = REPO_ROOT / ".venv-spleeter" / "bin" / "python"
-    if not python.exists():
-        return {"skipped": f"{python} missing (make setup)"}
     code = ("import sys,time,tempfile; from pathlib import Path; from pipelines.audio_io import read_audio_mono; "
             "from pipelines.spleeter_random import write_random_checkpoint; "
             "from pipelines.stems import load_spleeter, spleeter_stems; "
@@ -80,9 +86,10 @@ def bench_spleeter(clip: Path) -> dict:
             "write_random_checkpoint(d,4); s=load_spleeter(d,n_stems=4); "
             "spleeter_stems(s,y[:sr],sr=sr,n_stems=4,cfg={}); t=time.perf_counter(); "
             "spleeter_stems(s,y,sr=sr,n_stems=4,cfg={}); print(y.size/sr, time.perf_counter()-t)")
-    out = subprocess.run([str(python), "-c", code, str(clip / "audio.wav")], cwd=REPO_ROOT, capture_output=True,
-                         text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, check=True)
-    audio_s, wall = map(float, out.stdout.split()[-2:])
+    got = _in_venv(".venv-spleeter", code, clip / "audio.wav", {"TF_CPP_MIN_LOG_LEVEL": "2"})
+    if isinstance(got, str):
+        return {"skipped": got}
+    audio_s, wall = got
     return {"audio_seconds": round(audio_s, 2), "wall_seconds": round(wall, 3), "x_realtime": round(audio_s / wall, 2)}
 
 
