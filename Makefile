@@ -5,7 +5,7 @@ BIN    := $(abspath $(VENV))/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup run test bench lint lock clean
+.PHONY: setup run test test-fast bench lint format lock clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,16 +31,29 @@ setup: $(STAMP) $(POSE_STAMP) $(SPLEETER_STAMP)
 run: $(STAMP)
 	snakemake --cores 8 all
 
+# Every test, the whole-pipeline ones (marker `slow`) included.
 test: $(STAMP) $(POSE_STAMP) $(SPLEETER_STAMP)
 	python -m pytest -q tests
 
+# Everything but the whole-pipeline tests: a quick check while editing.
+test-fast: $(STAMP) $(POSE_STAMP) $(SPLEETER_STAMP)
+	python -m pytest -q -m "not slow" tests
+
 bench: $(STAMP)
-	python -m pipelines.bench --params params.yaml
-	python -m pipelines.bench_mclemcd --params params.yaml
+	python -m pipelines.bench.data --params params.yaml
+	python -m pipelines.bench.mclemcd --params params.yaml
 
 lint: $(STAMP)
+	ruff check pipelines tests
+	ruff format --check pipelines tests
+	snakefmt --check Snakefile workflow/rules
 	snakemake --lint
 	python -m pipelines.dag --check
+
+format: $(STAMP)
+	ruff check --fix pipelines tests
+	ruff format pipelines tests
+	snakefmt Snakefile workflow/rules
 
 lock: $(STAMP)
 	$(PYTHON) -m venv /tmp/lock-venv && /tmp/lock-venv/bin/pip install -q -r requirements.in
@@ -57,7 +70,7 @@ lock: $(STAMP)
 	  /tmp/lock-venv/bin/pip freeze; } > requirements-spleeter.txt
 	rm -rf /tmp/lock-venv
 
-dvc.yaml: params.yaml pipelines/dag.py
+dvc.yaml: params.yaml $(shell find pipelines -name '*.py')
 	python -m pipelines.dag --write
 
 clean:

@@ -17,19 +17,44 @@ SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "params.schema.json"
 #: Motion frame rate of each dataset with a fixed rate, frames per second (``youtube``
 #: clips are cut at ``youtube.fps``; see :func:`motion_fps`).
 MOTION_FPS = {"synthetic": 60, "aistpp": 60, "musictodance": 25}
-#: Skeleton layout of each dataset (see :mod:`pipelines.skeleton`).
+#: Skeleton layout of each dataset (see :mod:`pipelines.data.skeleton`).
 SKELETON_LAYOUT = {"synthetic": "coco17", "aistpp": "coco17", "musictodance": "mtd23", "youtube": "mediapipe33"}
 #: Genre names.
 GENRE_NAMES = {
-    "BR": "break", "PO": "pop", "LO": "lock", "WA": "waack", "MH": "middle hip-hop",
-    "LH": "LA hip-hop", "HO": "house", "KR": "krump", "JS": "street jazz", "JB": "ballet jazz",
-    "C": "cha-cha", "R": "rumba", "T": "tango", "W": "waltz", "YT": "unlabelled (YouTube clip)",
+    "BR": "break",
+    "PO": "pop",
+    "LO": "lock",
+    "WA": "waack",
+    "MH": "middle hip-hop",
+    "LH": "LA hip-hop",
+    "HO": "house",
+    "KR": "krump",
+    "JS": "street jazz",
+    "JB": "ballet jazz",
+    "C": "cha-cha",
+    "R": "rumba",
+    "T": "tango",
+    "W": "waltz",
+    "YT": "unlabelled (YouTube clip)",
 }
 SPLITS = ("train", "val", "test")
 
 
+#: Keys that moved: old dotted key -> new dotted key (an old key is an error naming the new place).
+MOVED_KEYS = {"train.device": "device"}
+
+
 class ParamsError(ValueError):
     """params.yaml is malformed; the message names the file and the bad key."""
+
+
+def _moved_key_error(params: dict, *, source: str) -> None:
+    for old, new in MOVED_KEYS.items():
+        node = params
+        for part in old.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            raise ParamsError(f"{source}: {old}: moved to `{new}` (set `{new}: {node}` and remove `{old}`)")
 
 
 def validate_params(params: dict, *, source: str = "params.yaml") -> dict:
@@ -40,6 +65,8 @@ def validate_params(params: dict, *, source: str = "params.yaml") -> dict:
     ParamsError
         With one line: ``<source>: <key.path>: <reason>``.
     """
+    if isinstance(params, dict):
+        _moved_key_error(params, source=source)
     schema = json.loads(SCHEMA_PATH.read_text())
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(params), key=lambda e: list(e.absolute_path))
@@ -49,22 +76,31 @@ def validate_params(params: dict, *, source: str = "params.yaml") -> dict:
         raise ParamsError(f"{source}: {key}: {err.message}")
     sizes = [w["frames"] for w in params["windows"]]
     if params["dataset"] != "youtube" and params["train"]["window_frames"] not in sizes:
-        raise ParamsError(f"{source}: train.window_frames: {params['train']['window_frames']} is not one of "
-                          f"the window sizes {sizes}")
+        raise ParamsError(
+            f"{source}: train.window_frames: {params['train']['window_frames']} is not one of the window sizes {sizes}"
+        )
     if params["dataset"] in params["mclemcd"]["segmentation"]:
         seg = params["mclemcd"]["segmentation"][params["dataset"]]
         if seg["window_frames"] not in sizes:
-            raise ParamsError(f"{source}: mclemcd.segmentation.{params['dataset']}.window_frames: "
-                              f"{seg['window_frames']} is not one of the window sizes {sizes}")
+            raise ParamsError(
+                f"{source}: mclemcd.segmentation.{params['dataset']}.window_frames: "
+                f"{seg['window_frames']} is not one of the window sizes {sizes}"
+            )
         if seg["segment_frames"] % seg["window_frames"]:
-            raise ParamsError(f"{source}: mclemcd.segmentation.{params['dataset']}.segment_frames: "
-                              "not a multiple of window_frames")
+            raise ParamsError(
+                f"{source}: mclemcd.segmentation.{params['dataset']}.segment_frames: not a multiple of window_frames"
+            )
     main = params["mclemcd"]["main"]
     grid = params["mclemcd"]["ablation"]
-    if (main["collaborative"] not in grid["collaborative"] or main["regulariser"] not in grid["regulariser"]
-            or main["input"] not in grid["input"] or (main["regulariser"] == "fc" and not main["collaborative"])):
-        raise ParamsError(f"{source}: mclemcd.main: not a variant of mclemcd.ablation "
-                          "(and fc needs collaborative learning)")
+    if (
+        main["collaborative"] not in grid["collaborative"]
+        or main["regulariser"] not in grid["regulariser"]
+        or main["input"] not in grid["input"]
+        or (main["regulariser"] == "fc" and not main["collaborative"])
+    ):
+        raise ParamsError(
+            f"{source}: mclemcd.main: not a variant of mclemcd.ablation (and fc needs collaborative learning)"
+        )
     if params["train"]["crop_frames"] > params["train"]["window_frames"]:
         raise ParamsError(f"{source}: train.crop_frames: longer than train.window_frames")
     return params
@@ -156,3 +192,13 @@ class Paths:
 
     def shard_file(self, window_frames: int, split: str) -> Path:
         return self.shards / f"w{window_frames}_{split}.h5"
+
+    def model_files(self, model: str) -> dict[str, Path]:
+        """Where a retrieval model's checkpoint, training curves and evaluation outputs live."""
+        return {
+            "checkpoint": self.models / f"{model}.pt",
+            "live": self.models / f"{model}_live",
+            "metrics": self.results / "metrics" / f"{model}.json",
+            "eval": self.results / "eval" / f"{model}.npz",
+            "recall_plot": self.results / "plots" / f"recall_{model}.csv",
+        }

@@ -1,8 +1,9 @@
-"""The DAG, declared once: every stage's command, dependencies, params and outputs.
+"""The DAG, declared once: every stage's command, dependencies, params, outputs and resources.
 
-Snakemake's rules (``workflow/rules/*.smk``) take their inputs, outputs and params from
-:func:`stages`, and ``dvc.yaml`` is generated from it, so both front ends run the same
-commands on the same files. ``python -m pipelines.dag --check`` (and a test) fails when
+Snakemake's rules are generated from :func:`stages` in one loop (``workflow/rules/stages.smk``)
+and ``dvc.yaml`` is generated from it, so both front ends run the same commands on the same
+files. A stage's code dependencies are read from its imports (:mod:`pipelines.codedeps`).
+This module imports no torch, numpy or librosa, so parsing the workflow stays fast. ``python -m pipelines.dag --check`` (and a test) fails when
 ``dvc.yaml`` has drifted; ``python -m pipelines.dag --write`` regenerates it (needed after
 changing ``dataset`` in params.yaml, since the data paths depend on it).
 """
@@ -16,32 +17,62 @@ from pathlib import Path
 
 import yaml
 
-from .common import atomic_file
+from .cli import n_workers
+from .codedeps import module_files
 from .config import REPO_ROOT, Paths, aistpp_location, load_params
-from .models import LEARNED, MODEL_NAMES
+from .files import atomic_file
+from .models.registry import LEARNED, RETRIEVAL_MODELS
 
-CORE = ["pipelines/common.py", "pipelines/config.py"]
+#: Snakemake report captions (workflow/report/<name>.rst) of the outputs that carry one.
+CAPTION = {
+    "data_report": {"caption": "data_report", "category": "Data"},
+    "metrics": {"caption": "metrics", "category": "Models"},
+    "report": {"caption": "report", "category": "Report"},
+    "figures": {"caption": "figures", "category": "Report", "patterns": ["{name}.png"]},
+}
 
 
 @dataclass(frozen=True)
 class Stage:
-    """One DAG stage: ``python -m pipelines.<name> --params params.yaml``."""
+    """One DAG stage: ``python -m pipelines.stages.<module> --params params.yaml [args]``.
+
+    ``deps`` is what the stage's code imports (:func:`pipelines.codedeps.module_files`), then
+    ``requires`` (environment files) and ``inputs`` (data): Snakemake and DVC rerun the stage
+    when any of them changes.
+    """
 
     name: str
-    deps: list[str]
-    params: list[str]                       # dotted keys of params.yaml
-    outs: list[str]                         # directories and files the stage writes
+    inputs: list[str]  # data files and directories the stage reads
+    params: list[str]  # dotted keys of params.yaml
+    outs: list[str]  # directories and files the stage writes
     out_dirs: list[str] = field(default_factory=list)  # the subset of ``outs`` that are directories
-    metrics: list[str] = field(default_factory=list)    # small JSON files, kept in git (not cached)
-    plots: list[str] = field(default_factory=list)      # curves and tables (not cached)
-    module: str = ""                                     # pipelines.<module>; default: the stage name
-    args: str = ""                                       # extra command-line arguments
-    gpu: bool = False     # wants a CUDA device: declared as the Snakemake resource gpu=1 (runs on CPU too)
+    metrics: list[str] = field(default_factory=list)  # small JSON files, kept in git (not cached)
+    plots: list[str] = field(default_factory=list)  # curves and tables (not cached)
+    module: str = ""  # pipelines.stages.<module>; default: the stage name
+    args: str = ""  # extra command-line arguments
+    requires: list[str] = field(default_factory=list)  # environment files (requirements-*.txt)
+    gpu: bool = False  # uses CUDA when present: the Snakemake resource gpu=1 (runs on the CPU too)
+    threads: int = 1  # cores the stage occupies (its worker processes): Snakemake's ``threads``
+    env: str = "pipeline"  # workflow/envs/<env>.yaml, for --software-deployment-method conda
+    captions: dict = field(default_factory=dict)  # output -> Snakemake report caption (workflow/report/)
+
+    @property
+    def module_name(self) -> str:
+        return f"pipelines.stages.{self.module or self.name}"
 
     @property
     def cmd(self) -> str:
         extra = f" {self.args}" if self.args else ""
-        return f"python -m pipelines.{self.module or self.name} --params params.yaml{extra}"
+        return f"python -m {self.module_name} --params params.yaml{extra}"
+
+    @property
+    def code(self) -> list[str]:
+        """The files of every ``pipelines`` module the stage imports."""
+        return module_files(self.module_name)
+
+    @property
+    def deps(self) -> list[str]:
+        return self.code + self.requires + self.inputs
 
     @property
     def log(self) -> str:
@@ -79,17 +110,29 @@ def ingest_stages(params: dict) -> list[Stage]:
     """
     clips = Paths(params).clips
     manifest = str(clips / "manifest.csv")
-    spleeter = params["stems"]["backend"] == "spleeter"
+    backend = params["stems"]["backend"]
     return [
-        Stage("youtube_clips", CORE + ["pipelines/youtube.py", params["youtube"]["links"]], ["youtube"], [manifest],
-              module="youtube"),
-        Stage("pose", CORE + ["pipelines/pose.py", "requirements-pose.txt", manifest], ["pose"],
-              [str(clips / "pose_summary.json")]),
-        Stage("stems", CORE + ["pipelines/stems.py", "pipelines/audio_io.py", manifest]
-              + (["requirements-spleeter.txt"] if spleeter else []), ["stems"],
-              [str(clips / "stems_summary.json")], gpu=params["stems"]["backend"] != "hpss"),
-        Stage("encodec", CORE + ["pipelines/encodec_codes.py", "pipelines/audio_io.py", str(clips / "stems_summary.json")],
-              ["encodec"], [str(clips / "codes_summary.json")], module="encodec_codes", gpu=True),
+        Stage("youtube_clips", [params["youtube"]["links"]], ["youtube"], [manifest]),
+        Stage(
+            "pose",
+            [manifest],
+            ["pose"],
+            [str(clips / "pose_summary.json")],
+            requires=["requirements-pose.txt"],
+            env="pose",
+        ),
+        Stage(
+            "stems",
+            [manifest],
+            ["stems"],
+            [str(clips / "stems_summary.json")],
+            requires=["requirements-spleeter.txt"] if backend == "spleeter" else [],
+            gpu=backend != "hpss",
+            env="spleeter" if backend == "spleeter" else "pipeline",
+        ),
+        Stage(
+            "encodec", [str(clips / "stems_summary.json")], ["encodec"], [str(clips / "codes_summary.json")], gpu=True
+        ),
     ]
 
 
@@ -97,71 +140,131 @@ def stages(params: dict) -> dict[str, Stage]:
     """All stages for the configured dataset, in DAG order."""
     p = Paths(params)
     ds = params["dataset"]
+    workers = n_workers(params)
     index, afeat, mfeat = str(p.index), str(p.audio_features), str(p.motion_features)
     win, shards, report = str(p.windows), str(p.shards), str(p.data_report)
-    acquire_code = ["pipelines/acquire.py", "pipelines/datasets.py", "pipelines/safe_pickle.py"]
-    acquire_deps = CORE + acquire_code + (["pipelines/synthetic.py"] if ds == "synthetic" else _source_deps(params))
-    if ds == "youtube":
-        acquire_deps.append(str(p.clips / "pose_summary.json"))
-    acquire_outs = ([str(p.raw)] if ds == "synthetic" else []) + [index]
     source = _source_deps(params)
+    acquire_inputs = [] if ds == "synthetic" else list(source)
+    if ds == "youtube":
+        acquire_inputs.append(str(p.clips / "pose_summary.json"))
+    acquire_outs = ([str(p.raw)] if ds == "synthetic" else []) + [index]
     all_stages = ingest_stages(params) if ds == "youtube" else []
     if ds == "aistpp" and params["datasets"]["aistpp"]["source"] == "download":
         target = params["download_aistpp"]["target"]
-        all_stages.append(Stage("download_aistpp", CORE + ["pipelines/download_aistpp.py", "pipelines/download.py"],
-                                ["download_aistpp"], [f"{target}/annotations", f"{target}/music"],
-                                out_dirs=[f"{target}/annotations", f"{target}/music"]))
+        all_stages.append(
+            Stage(
+                "download_aistpp",
+                [],
+                ["download_aistpp"],
+                [f"{target}/annotations", f"{target}/music"],
+                out_dirs=[f"{target}/annotations", f"{target}/music"],
+            )
+        )
     # youtube: the frame rate and window length come from the `youtube` section, and the motion
     # lives in the clip folders, which only the pose summary's checksums track
     grid = ["youtube.fps", "youtube.window_seconds"] if ds == "youtube" else []
     motion_src = source + ([str(p.clips / "pose_summary.json")] if ds == "youtube" else [])
     all_stages += [
-        Stage("acquire", acquire_deps, ["dataset", "seed", "on_error", f"datasets.{ds}"],
-              acquire_outs, out_dirs=acquire_outs),
-        Stage("audio_features", CORE + ["pipelines/audio_features.py", "pipelines/audio_io.py", index] + source,
-              ["audio", "on_error"] + grid, [afeat], out_dirs=[afeat]),
-        Stage("motion_features", CORE + ["pipelines/motion_features.py", "pipelines/skeleton.py",
-                                         "pipelines/datasets.py", "pipelines/safe_pickle.py", index] + motion_src,
-              ["motion", "on_error"] + grid, [mfeat], out_dirs=[mfeat]),
-        Stage("windows", CORE + ["pipelines/windows.py", index, afeat, mfeat],
-              ["windows", "alignment", "on_error"] + grid, [win], out_dirs=[win]),
-        Stage("shards", CORE + ["pipelines/shards.py", win, afeat, mfeat]
-              + ([str(p.clips / "codes_summary.json")] if ds == "youtube" else []), ["shards"] + grid,
-              [shards], out_dirs=[shards]),
-        Stage("data_report", CORE + ["pipelines/data_report.py", "pipelines/metrics.py", index, win, afeat, mfeat]
-              + ([str(p.raw)] if ds == "synthetic" else []), [],
-              [f"{report}/report.md", f"{report}/figures"], out_dirs=[f"{report}/figures"],
-              metrics=[f"{report}/summary.json"]),
+        Stage(
+            "acquire",
+            acquire_inputs,
+            ["dataset", "seed", "on_error", f"datasets.{ds}"],
+            acquire_outs,
+            out_dirs=acquire_outs,
+            threads=workers,
+        ),
+        Stage(
+            "audio_features", [index] + source, ["audio", "on_error"] + grid, [afeat], out_dirs=[afeat], threads=workers
+        ),
+        Stage(
+            "motion_features",
+            [index] + motion_src,
+            ["motion", "on_error"] + grid,
+            [mfeat],
+            out_dirs=[mfeat],
+            threads=workers,
+        ),
+        Stage("windows", [index, afeat, mfeat], ["windows", "alignment", "on_error"] + grid, [win], out_dirs=[win]),
+        Stage(
+            "shards",
+            [win, afeat, mfeat] + ([str(p.clips / "codes_summary.json")] if ds == "youtube" else []),
+            ["shards"] + grid,
+            [shards],
+            out_dirs=[shards],
+        ),
+        Stage(
+            "data_report",
+            [index, win, afeat, mfeat] + ([str(p.raw)] if ds == "synthetic" else []),
+            ["evaluate.beat_align_sigma_s"],
+            [f"{report}/report.md", f"{report}/figures"],
+            out_dirs=[f"{report}/figures"],
+            metrics=[f"{report}/summary.json"],
+            captions={f"{report}/report.md": CAPTION["data_report"]},
+        ),
     ]
     if ds == "youtube":  # no model trains on the clips yet: the DAG ends at shards and the data report
         return {s.name: s for s in all_stages}
-    model_code = CORE + ["pipelines/train.py", "pipelines/models.py", "pipelines/torch_data.py"]
     metric_files, eval_files = [], []
-    for m in MODEL_NAMES:
-        ckpt, live = f"{p.models}/{m}.pt", f"{p.models}/{m}_live"
+    for m in RETRIEVAL_MODELS:
+        files = p.model_files(m)
+        ckpt, live = str(files["checkpoint"]), str(files["live"])
         learned = m in LEARNED
-        all_stages.append(Stage(
-            f"train_{m}", model_code + [shards], ["seed", "train", m], [ckpt],
-            metrics=[f"{live}/metrics.json"] if learned else [], plots=[f"{live}/plots"] if learned else [],
-            out_dirs=[f"{live}/plots"] if learned else [], module="train", args=f"--model {m}"))
-        metrics, evals = f"{p.results}/metrics/{m}.json", f"{p.results}/eval/{m}.npz"
-        all_stages.append(Stage(
-            f"evaluate_{m}", model_code + ["pipelines/evaluate.py", "pipelines/metrics.py", shards, ckpt],
-            ["seed", "evaluate"], [evals], metrics=[metrics], plots=[f"{p.results}/plots/recall_{m}.csv"],
-            module="evaluate", args=f"--model {m}"))
+        all_stages.append(
+            Stage(
+                f"train_{m}",
+                [shards],
+                ["seed", "device", "train", m],
+                [ckpt],
+                metrics=[f"{live}/metrics.json"] if learned else [],
+                plots=[f"{live}/plots"] if learned else [],
+                out_dirs=[f"{live}/plots"] if learned else [],
+                module="train",
+                args=f"--model {m}",
+                gpu=learned,
+            )
+        )
+        metrics, evals = str(files["metrics"]), str(files["eval"])
+        all_stages.append(
+            Stage(
+                f"evaluate_{m}",
+                [shards, ckpt],
+                ["seed", "evaluate"],
+                [evals],
+                metrics=[metrics],
+                plots=[str(files["recall_plot"])],
+                module="evaluate",
+                args=f"--model {m}",
+                captions={metrics: {**CAPTION["metrics"], "subcategory": m}},
+            )
+        )
         metric_files.append(metrics)
         eval_files.append(evals)
     mc_results = f"{p.results}/mclemcd"
-    all_stages.append(Stage(
-        "mclemcd", model_code + ["pipelines/mclemcd.py", "pipelines/gcn.py", "pipelines/skeleton.py", shards],
-        ["seed", "train.device"] + [f"mclemcd.{k}" for k in params["mclemcd"] if k != "main"],
-        [f"{p.models}/mclemcd", f"{mc_results}/tables"],
-        out_dirs=[f"{p.models}/mclemcd", f"{mc_results}/tables"], metrics=[f"{mc_results}/metrics.json"]))
+    all_stages.append(
+        Stage(
+            "mclemcd",
+            [shards],
+            ["seed", "device"] + [f"mclemcd.{k}" for k in params["mclemcd"] if k != "main"],
+            [f"{p.models}/mclemcd", f"{mc_results}/tables"],
+            out_dirs=[f"{p.models}/mclemcd", f"{mc_results}/tables"],
+            metrics=[f"{mc_results}/metrics.json"],
+            gpu=True,
+        )
+    )
     rep = str(p.results)
-    all_stages.append(Stage(
-        "report", CORE + ["pipelines/report.py", "pipelines/mclemcd.py", f"{report}/summary.json", f"{report}/report.md"]
-        + metric_files + eval_files + [f"{mc_results}/metrics.json", f"{mc_results}/tables"], ["mclemcd.main"],
-        [f"{rep}/report.html", f"{rep}/report.md", f"{rep}/report_figures"], out_dirs=[f"{rep}/report_figures"]))
+    all_stages.append(
+        Stage(
+            "report",
+            [f"{report}/summary.json", f"{report}/report.md"]
+            + metric_files
+            + eval_files
+            + [f"{mc_results}/metrics.json", f"{mc_results}/tables"],
+            ["mclemcd.main"],
+            [f"{rep}/report.html", f"{rep}/report.md", f"{rep}/report_figures"],
+            out_dirs=[f"{rep}/report_figures"],
+            captions={f"{rep}/report.html": CAPTION["report"], f"{rep}/report_figures": CAPTION["figures"]},
+        )
+    )
     return {s.name: s for s in all_stages}
 
 
@@ -187,10 +290,18 @@ def dvc_yaml(params: dict) -> str:
         out["stages"][s.name] = entry
     results = Paths(params).results
     if "report" in stages(params):
-        out["plots"] = [{"Recall@K, music to motion, test windows (exact pair)": {
-            "x": "k", "y": {f"{results}/plots/recall_{m}.csv": ["recall", "chance"] for m in MODEL_NAMES}}}]
-    header = ("# Generated by `python -m pipelines.dag --write` from pipelines/dag.py for the dataset in\n"
-              f"# params.yaml ({params['dataset']}). Do not edit: a test fails when this file drifts.\n")
+        out["plots"] = [
+            {
+                "Recall@K, music to motion, test windows (exact pair)": {
+                    "x": "k",
+                    "y": {f"{results}/plots/recall_{m}.csv": ["recall", "chance"] for m in RETRIEVAL_MODELS},
+                }
+            }
+        ]
+    header = (
+        "# Generated by `python -m pipelines.dag --write` from pipelines/dag.py for the dataset in\n"
+        f"# params.yaml ({params['dataset']}). Do not edit: a test fails when this file drifts.\n"
+    )
     return header + yaml.safe_dump(out, sort_keys=False, width=120)
 
 
@@ -209,8 +320,11 @@ def main(argv: list[str] | None = None) -> int:
             fh.write(text)
         return 0
     if not path.exists() or path.read_text() != text:
-        print(f"error: {path}: out of date with pipelines/dag.py and {args.params}; "
-              "run `python -m pipelines.dag --write`", file=sys.stderr)
+        print(
+            f"error: {path}: out of date with pipelines/dag.py and {args.params}; "
+            "run `python -m pipelines.dag --write`",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -1,93 +1,28 @@
-"""Shared fixtures: the real sample data in ../shared/data and small pipeline configs."""
+"""Fixtures over tests/helpers.py: the real sample data and a tiny pipeline config."""
 
 from __future__ import annotations
 
-import copy
-import os
 from pathlib import Path
 
 import pytest
-import yaml
 
-from pipelines.config import REPO_ROOT, validate_params
-
-SHARED = (REPO_ROOT / ".." / "shared" / "data").resolve()
-
-
-def _require(path: Path) -> Path:
-    if not path.exists():
-        msg = f"real sample data missing: {path} (expected ../shared/data beside the repository)"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return path
+from .helpers import SHARED, make_params, require
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data``: fails (not skips) under CI when it is missing."""
-    return _require(SHARED)
+    return require(SHARED)
 
 
 @pytest.fixture(scope="session")
 def aistpp_root(shared_data) -> Path:
-    return _require(shared_data / "aistpp")
+    return require(shared_data / "aistpp")
 
 
 @pytest.fixture(scope="session")
 def mtd_root(shared_data) -> Path:
-    return _require(shared_data / "musictodance")
-
-
-def venv_python(venv: str) -> str:
-    """The interpreter of a stage-only environment (.venv-pose, .venv-spleeter); fails under CI
-    and skips elsewhere when it has not been built."""
-    python = REPO_ROOT / venv / "bin" / "python"
-    if not python.exists():
-        msg = f"{python} missing: `make {venv}/.installed` creates it"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return str(python)
-
-
-def base_params() -> dict:
-    return yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
-
-
-TINY_SYNTHETIC = {
-    "genres": ["BR", "HO", "JB"], "pieces_per_genre": 3, "basic_per_piece": 1, "advanced_per_piece": 1,
-    "basic_seconds": [7.5, 8.0], "advanced_seconds": [9.0, 10.0], "music_seconds": 10.5,
-    "music_sample_rate": 22050, "nan_sequences": 3, "ignored_sequences": 1,
-}
-
-
-def make_params(tmp_path: Path, **overrides) -> dict:
-    """params.yaml with outputs under ``tmp_path`` and a tiny synthetic dataset."""
-    p = copy.deepcopy(base_params())
-    p["data_dir"] = str(tmp_path / "data")
-    p["results_dir"] = str(tmp_path / "results")
-    p["models_dir"] = str(tmp_path / "models")
-    p["datasets"]["synthetic"] = dict(TINY_SYNTHETIC)
-    p["workers"] = 1
-    p["train"].update(max_epochs=3, patience=2, batch_size=16)
-    p["evaluate"]["chance_draws"] = 20
-    # MCLEMCD: one variant, a few steps (tests/test_mclemcd.py trains properly)
-    p["mclemcd"]["sizes"]["small"].update(phase1_epochs=1, phase2_epochs=1, epoch_windows=128)
-    p["mclemcd"]["ablation"] = {"collaborative": [True], "regulariser": ["fc"], "input": ["joints"]}
-    p["mclemcd"]["main"] = {"collaborative": True, "regulariser": "fc", "input": "joints"}
-    for key, value in overrides.items():
-        node = p
-        parts = key.split("__")
-        for part in parts[:-1]:
-            node = node[part]
-        node[parts[-1]] = value
-    return validate_params(p)
-
-
-def write_params(path: Path, params: dict) -> Path:
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
-    return path
+    return require(shared_data / "musictodance")
 
 
 @pytest.fixture

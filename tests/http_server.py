@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterator
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "LoopbackServer"
+    server: LoopbackServer
 
     def log_message(self, *args) -> None:  # keep test output quiet
         pass

@@ -6,7 +6,6 @@ sys.path.insert(0, workflow.basedir)
 
 from pipelines.config import ParamsError, validate_params  # noqa: E402
 from pipelines.dag import final_targets, stages  # noqa: E402
-from pipelines.models import MODEL_NAMES  # noqa: E402
 
 try:
     validate_params(config, source="params.yaml")
@@ -22,7 +21,19 @@ with open(workflow.source_path("../../params.yaml")) as _fh:
 STAGES = stages(config)
 
 
-def stage_outputs(name):
-    """Outputs of a stage, directories marked for Snakemake."""
-    st = STAGES[name]
-    return [directory(o) if o in st.out_dirs else o for o in st.outs + st.metrics + st.plots]
+def stage_outputs(stage):
+    """A stage's outputs: directories marked, report captions attached."""
+    out = []
+    for path in stage.outs + stage.metrics + stage.plots:
+        target = directory(path) if path in stage.out_dirs else path
+        caption = stage.captions.get(path)
+        if caption:
+            extra = {k: caption[k] for k in ("subcategory", "patterns") if k in caption}
+            target = report(
+                target,
+                caption=f"../report/{caption['caption']}.rst",
+                category=caption["category"],
+                **extra,
+            )
+        out.append(target)
+    return out

@@ -1,0 +1,112 @@
+"""Benchmark MCLEMCD training steps: windows/s on the CPU, and on CUDA when a GPU is present.
+
+``python -m pipelines.bench.mclemcd --params params.yaml [--steps 10]``
+
+Times full phase-two training steps (all four losses, forward + backward + Adam) of the
+``mclemcd.main`` variant at both sizes (``small`` and ``paper``) on random windows shaped like
+the configured dataset's (``window_frames`` frames, its skeleton, 96 mel bins): the speed of
+the networks, independent of the data. Prints a table and writes
+``results/<dataset>/bench_mclemcd.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import torch
+
+from ..config import SKELETON_LAYOUT, Paths, load_params
+from ..data.skeleton import Skeleton
+from ..files import write_json
+from ..models.mclemcd import MCLEMCD, loss_terms, resolve_config
+from ..models.registry import Variant
+
+
+def step_rate(params: dict, size: str, device: torch.device, *, steps: int) -> dict:
+    """Training windows per second of one size on one device."""
+    cfg = resolve_config(params)
+    cfg.update(cfg["sizes"][size])
+    variant = Variant(**params["mclemcd"]["main"])
+    joints = Skeleton(SKELETON_LAYOUT[params["dataset"]]).num_joints
+    frames, batch = cfg["window_frames"], cfg["batch_size"]
+    torch.manual_seed(0)
+    model = (
+        MCLEMCD(
+            layout=SKELETON_LAYOUT[params["dataset"]],
+            genres=[str(i) for i in range(10)],
+            variant=variant,
+            cfg=cfg,
+            n_mels=96,
+            frames=frames,
+            mel_mean=torch.zeros(96),
+            mel_std=torch.ones(96),
+        )
+        .to(device)
+        .train()
+    )
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.randn(batch, frames, joints, 3, device=device)
+    mel = torch.randn(batch, frames, 96, device=device)
+    y = torch.randint(0, 10, (batch,), device=device)
+    terms = loss_terms(1, phase1_epochs=0, collaborative=variant.collaborative)
+
+    def step():
+        loss = sum(model.losses(x, mel, y, terms).values())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    for _ in range(2):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    wall = time.perf_counter() - t
+    return {
+        "size": size,
+        "device": device.type,
+        "variant": variant.name,
+        "batch_size": batch,
+        "window_frames": frames,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "steps": steps,
+        "windows_per_second": round(steps * batch / wall, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--steps", type=int, default=10)
+    args = parser.parse_args(argv)
+    params = load_params(args.params)
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    rows = [step_rate(params, size, dev, steps=args.steps) for dev in devices for size in ("small", "paper")]
+    result = {
+        "dataset": params["dataset"],
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "rows": rows,
+    }
+    print(
+        f"MCLEMCD training steps ({rows[0]['variant']}, {rows[0]['window_frames']}-frame windows) on {result['machine']}"
+    )
+    for r in rows:
+        print(
+            f"  {r['size']:<6} {r['device']:<5} batch {r['batch_size']:>3}  {r['parameters']:>10,} parameters  "
+            f"{r['windows_per_second']:>9} windows/s"
+        )
+    print(f"wrote {write_json(Paths(params).results / 'bench_mclemcd.json', result)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

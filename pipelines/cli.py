@@ -1,0 +1,91 @@
+"""Command-line plumbing for the stage entry points: argument parsing, the one-line error
+contract, worker pools and the stage-only environments (MediaPipe, Spleeter)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+from .config import REPO_ROOT, ParamsError, load_params
+from .errors import InputError
+
+log = logging.getLogger("pipelines")
+
+
+def stage_parser(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--params", default="params.yaml", help="path to params.yaml")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    return parser
+
+
+def run_stage(
+    main: Callable[..., object],
+    description: str,
+    argv: Sequence[str] | None = None,
+    *,
+    models: Sequence[str] | None = None,
+) -> int:
+    """Thin CLI wrapper: parse args, load params, run ``main``; bad input -> one line, exit 1.
+
+    With ``models``, the stage also takes ``--model`` and is called as ``main(params, model)``.
+    """
+    parser = stage_parser(description)
+    if models:
+        parser.add_argument("--model", required=True, choices=list(models))
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        params = load_params(args.params)
+        main(params, args.model) if models else main(params)
+    except (InputError, ParamsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def n_workers(params: dict) -> int:
+    """Worker processes of a stage: ``workers`` from params (0 = every core)."""
+    return params["workers"] or os.cpu_count() or 1
+
+
+def parallel_map(fn: Callable, items: Sequence, *, workers: int) -> list:
+    """``[fn(x) for x in items]`` over a process pool; order and results are deterministic."""
+    if workers <= 1 or len(items) <= 1:
+        return [fn(x) for x in items]
+    with ProcessPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(fn, items, chunksize=max(1, len(items) // (4 * workers))))
+
+
+def ensure_stage_env(venv: str, *, module: str, probe: str) -> None:
+    """Re-run this stage in its own environment when ``probe`` cannot be imported here.
+
+    MediaPipe (numpy < 2) and Spleeter (TensorFlow) cannot share the main environment. When
+    the current interpreter lacks ``probe`` (as in the main ``.venv``; a conda env made from
+    ``workflow/envs/<stage>.yaml`` has it), ``make`` builds ``<repo>/<venv>`` if needed and the
+    process is replaced by ``<venv>/bin/python -m <module>`` with the same arguments.
+    """
+    if importlib.util.find_spec(probe) is not None:
+        return
+    if os.environ.get("PIPELINES_STAGE_ENV") == venv:
+        raise RuntimeError(f"{REPO_ROOT / venv}: {probe} is not importable there")
+    subprocess.run(["make", "-s", "-C", str(REPO_ROOT), f"{venv}/.installed"], check=True, stdout=sys.stderr)
+    python = str(REPO_ROOT / venv / "bin" / "python")
+    env = {
+        **os.environ,
+        "PIPELINES_STAGE_ENV": venv,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    log.info("running %s in %s", module, venv)
+    sys.stderr.flush()
+    os.execve(python, [python, "-m", module, *sys.argv[1:]], env)

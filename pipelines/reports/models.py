@@ -1,0 +1,246 @@
+"""The model report's sections: retrieval tables against the linear baseline and chance, margins,
+the genre probe, figures, and MCLEMCD's ablation table. :mod:`pipelines.stages.report` writes them
+(``report.html``, ``report.md``, ``report_figures/``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ..config import Paths  # noqa: E402
+from ..evaluation.retrieval import pessimistic_ranks  # noqa: E402
+from ..models.registry import RETRIEVAL_MODELS, Variant  # noqa: E402
+from .ablation import ablation_caption, ablation_rows  # noqa: E402
+from .doc import Doc  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def _cell(entry: dict, key: str) -> str:
+    return _pct(entry["model"][key])
+
+
+def retrieval_table(metrics: dict, gallery: str, direction: str, ks: list[int]) -> tuple[list[str], list[list[str]]]:
+    header = (
+        ["model"]
+        + [f"exact R@{k}" for k in ks]
+        + ["exact medR", "exact mAP", "piece R@1", "piece mAP", "genre R@1", "genre mAP"]
+    )
+    rows = []
+    for name, m in metrics.items():
+        r = m["retrieval"][gallery][direction]
+        rows.append(
+            [name]
+            + [_cell(r["exact"], f"R@{k}") for k in ks]
+            + [
+                f"{r['exact']['model']['median_rank']:.0f}",
+                _cell(r["exact"], "mAP"),
+                _cell(r["piece"], "R@1"),
+                _cell(r["piece"], "mAP"),
+                _cell(r["genre"], "R@1"),
+                _cell(r["genre"], "mAP"),
+            ]
+        )
+    any_m = next(iter(metrics.values()))["retrieval"][gallery][direction]
+    rows.append(
+        ["chance"]
+        + [_pct(any_m["exact"]["chance"][f"R@{k}"]) for k in ks]
+        + [
+            f"{any_m['exact']['chance']['median_rank']:.0f}",
+            _pct(any_m["exact"]["chance"]["mAP"]),
+            _pct(any_m["piece"]["chance"]["R@1"]),
+            _pct(any_m["piece"]["chance"]["mAP"]),
+            _pct(any_m["genre"]["chance"]["R@1"]),
+            _pct(any_m["genre"]["chance"]["mAP"]),
+        ]
+    )
+    if "ceiling" in any_m["exact"]:
+        rows.append(
+            ["ceiling (identical music)"]
+            + [_pct(any_m["exact"]["ceiling"][f"R@{k}"]) for k in ks]
+            + ["", "", "", "", "", ""]
+        )
+    return header, rows
+
+
+def build(params: dict, doc: Doc) -> None:
+    paths = Paths(params)
+    summary = json.loads((paths.data_report / "summary.json").read_text())
+    metrics = {m: json.loads(Paths(params).model_files(m)["metrics"].read_text()) for m in RETRIEVAL_MODELS}
+    evals = {m: np.load(Paths(params).model_files(m)["eval"]) for m in RETRIEVAL_MODELS}
+    ks = params["evaluate"]["ks"]
+    W = params["train"]["window_frames"]
+    first = next(iter(metrics.values()))
+    n_test = first["retrieval"]["windows"]["size"]
+    n_seq = first["retrieval"]["sequences"]["size"]
+    doc.h(1, f"Music–motion retrieval report: {params['dataset']}")
+    doc.p(
+        f"Dataset: {summary['sequences']} aligned sequences ({', '.join(f'{k} {v}' for k, v in summary['per_split'].items())}), "
+        f"{summary['pieces']} music pieces, {summary['minutes']} min. Models train on the train split's {W}-frame "
+        f"windows ({first['train_windows']}), stop early on the val split and are scored on the test split: "
+        f"{n_test} windows from {n_seq} sequences. Percentages; every number beside its chance level "
+        "(random scores, same gallery). See data_report/report.md for the data itself."
+    )
+    beat = [f"BeatAlign of the dances against the music beats {summary['beat_align_mean']:.3f} (σ = 0.1 s)"]
+    if summary.get("beat_f_mean") is not None:
+        beat.append(
+            f"beat-tracking F-measure against the ground-truth beats {summary['beat_f_mean']:.3f} "
+            f"(downbeats {summary['downbeat_f_mean']:.3f})"
+        )
+    doc.p("Beat metrics of the data: " + "; ".join(beat) + ".")
+    doc.h(2, "Protocol")
+    doc.p(
+        "Gallery 'windows': every test window is a query and a gallery item. Gallery 'sequences': a sequence is the "
+        "mean of its windows' embeddings. Relevance: 'exact' is the query's own pair; 'piece' any item with the same "
+        "music piece; 'genre' the same genre. R@K: share of queries with a relevant item in the top K; medR: median "
+        "rank of the first relevant item; mAP over all relevant items; ties count against the model. When several "
+        "dancers share a piece, windows with the same piece and start carry the very same music, so exact-pair "
+        "retrieval has a ceiling below 100 %, shown in the tables."
+    )
+    pieces = set(next(iter(evals.values()))["piece"])
+    if len(pieces) == len(set(next(iter(evals.values()))["genre"])):
+        doc.p(
+            f"In this test split every genre has exactly one music piece ({len(pieces)} in all), so the 'piece' and "
+            "'genre' relevance levels coincide."
+        )
+    for gallery in ("windows", "sequences"):
+        for direction, label in (("music_to_motion", "music → motion"), ("motion_to_music", "motion → music")):
+            doc.h(2, f"Retrieval, {label}, {gallery} gallery")
+            doc.table(*retrieval_table(metrics, gallery, direction, ks))
+    doc.h(2, "Margins over the linear baseline")
+    rows = []
+    base = metrics["linear"]["retrieval"]["windows"]["music_to_motion"]
+    for name, m in metrics.items():
+        r = m["retrieval"]["windows"]["music_to_motion"]
+        rows.append(
+            [name]
+            + [
+                f"{100 * (r[lv]['model'][key] - base[lv]['model'][key]):+.1f}"
+                for lv in ("exact", "piece", "genre")
+                for key in ("R@1", "mAP")
+            ]
+        )
+    doc.table(
+        ["model (music → motion, windows)"]
+        + [f"Δ {lv} {key}" for lv in ("exact", "piece", "genre") for key in ("R@1", "mAP")],
+        rows,
+    )
+    doc.h(2, "Genre linear probe on frozen embeddings")
+    rows = []
+    for name, m in metrics.items():
+        gm, ga = m["genre_probe"]["motion"], m["genre_probe"]["audio"]
+        rows.append(
+            [
+                name,
+                _pct(gm["window_accuracy"]),
+                _pct(gm["sequence_accuracy"]),
+                _pct(ga["window_accuracy"]),
+                _pct(ga["sequence_accuracy"]),
+            ]
+        )
+    gm = first["genre_probe"]["motion"]
+    rows.append(
+        [
+            "chance (majority class)",
+            _pct(gm["chance_window"]),
+            _pct(gm["chance_sequence"]),
+            _pct(gm["chance_window"]),
+            _pct(gm["chance_sequence"]),
+        ]
+    )
+    doc.table(["model", "motion: window", "motion: sequence (vote)", "audio: window", "audio: sequence (vote)"], rows)
+    # figures
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for name, e in evals.items():
+        k = np.arange(1, e["recall"].size + 1)
+        ax.plot(k, 100 * e["recall"], label=name)
+    ax.plot(k, 100 * next(iter(evals.values()))["recall_chance"], "k--", label="chance")
+    ax.set_xlabel("K")
+    ax.set_ylabel("exact-pair recall@K (%)")
+    ax.legend()
+    doc.figure("recall_at_k", fig, "Recall@K of the exact pair, music → motion, test windows.")
+    order = np.lexsort((np.arange(n_test), next(iter(evals.values()))["piece"]))
+    fig, axes = plt.subplots(1, len(evals), figsize=(4 * len(evals), 3.8))
+    for ax, (name, e) in zip(np.atleast_1d(axes), evals.items()):
+        im = ax.imshow(e["similarity"][np.ix_(order, order)], cmap="viridis")
+        ax.set_title(name)
+        ax.set_xlabel("motion (sorted by piece)")
+        ax.set_ylabel("music (sorted by piece)")
+        fig.colorbar(im, ax=ax, fraction=0.046)
+    doc.figure(
+        "similarity",
+        fig,
+        "Music × motion cosine similarity over the test windows, sorted by music piece: "
+        "the diagonal is the exact pairs, diagonal blocks are same-piece windows.",
+    )
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    bins = np.unique(np.geomspace(1, n_test, 20).astype(int))
+    for name, e in evals.items():
+        ranks = np.diag(pessimistic_ranks(e["similarity"]))
+        ax.hist(ranks, bins=bins, histtype="step", lw=2, label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel("rank of the exact pair (music → motion)")
+    ax.set_ylabel("queries")
+    ax.legend()
+    doc.figure("rank_histogram", fig, "Where the exact pair lands; uniform under chance.")
+    genres = sorted(set(next(iter(evals.values()))["genre"]))
+    fig, axes = plt.subplots(1, len(evals), figsize=(4 * len(evals), 3.8))
+    for ax, (name, e) in zip(np.atleast_1d(axes), evals.items()):
+        x = e["motion"] - e["motion"].mean(axis=0)
+        _, _, vt = np.linalg.svd(x, full_matrices=False)
+        xy = x @ vt[:2].T
+        for g in genres:
+            sel = e["genre"] == g
+            ax.scatter(xy[sel, 0], xy[sel, 1], s=8, label=g)
+        ax.set_title(name)
+    np.atleast_1d(axes)[-1].legend(fontsize=7, markerscale=2)
+    doc.figure("embedding_map", fig, "Motion embeddings of the test windows, first two principal components, by genre.")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.8))
+    for ax, (name, m) in zip(np.atleast_1d(axes), metrics.items()):
+        probe = m["genre_probe"]["motion"]
+        cm = np.array(probe["confusion"], dtype=float)
+        cm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+        ax.imshow(cm, cmap="Blues", vmin=0, vmax=1)
+        ax.set_xticks(range(len(probe["labels"])), probe["labels"], fontsize=7, rotation=90)
+        ax.set_yticks(range(len(probe["labels"])), probe["labels"], fontsize=7)
+        ax.set_title(f"{name}: {_pct(probe['window_accuracy'])} %")
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+    doc.figure("confusion", fig, "Genre probe on motion embeddings (test windows), rows normalised.")
+
+
+def mclemcd_section(params: dict, doc: Doc) -> None:
+    """The MCLEMCD ablation table and the main variant's confusion matrix."""
+    summary = json.loads((Paths(params).results / "mclemcd" / "metrics.json").read_text())
+    doc.h(2, "MCLEMCD: music genre from dance")
+    doc.p(ablation_caption(summary))
+    doc.table(*ablation_rows(summary["variants"]))
+    main_variant = Variant(**params["mclemcd"]["main"]).name
+    r = summary["variants"].get(main_variant)
+    if r is None:
+        return
+    doc.p(
+        f"Main variant {main_variant}: window accuracy {_pct(r['window_accuracy'])} % against the majority class's "
+        f"{_pct(r['majority_class_window'])} % ({100 * (r['window_accuracy'] - r['majority_class_window']):+.1f} "
+        f"points); {r['pieces_correct']} of {r['pieces']} pieces right."
+    )
+    cm = np.array(r["confusion"], dtype=float)
+    cm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    genres = summary["genres"]
+    fig, ax = plt.subplots(figsize=(4.4, 3.8))
+    ax.imshow(cm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(genres)), genres, fontsize=7, rotation=90)
+    ax.set_yticks(range(len(genres)), genres, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    doc.figure("mclemcd_confusion", fig, f"MCLEMCD {main_variant}: genre from dance, test windows, rows normalised.")

@@ -1,0 +1,79 @@
+"""Stage ``audio_features``: per-piece music features on the motion frame grid.
+
+``python -m pipelines.stages.audio_features --params params.yaml``
+
+Audio is resampled to ``sr = motion_fps * hop_length`` (30720 Hz for AIST++, 12800 Hz for
+MusicToDance) so that analysis frame ``i`` (centred at ``i * hop_length / sr`` s) is
+motion frame ``i``. One ``<piece>.npz`` per music piece holds:
+
+================  ============  ======================================================
+``logmel``        (T, n_mels)   log-mel power spectrogram, dB re 1.0 (float32)
+``mfcc``          (T, n_mfcc)   MFCC from the log-mel (float32)
+``onset_env``     (T,)          spectral-flux onset strength, arbitrary units (float32)
+``tempogram``     (T, win)      autocorrelation tempogram of ``onset_env``, lag 0..win-1 frames
+``beats``         (T,)          1 on estimated beat frames, else 0 (uint8)
+``downbeats``     (T,)          1 on estimated downbeat frames, else 0 (uint8)
+``beat_frames``   (B,)          estimated beat frame indices (int64)
+``tempo_bpm``     ()            global tempo estimate, beats per minute
+``beats_per_bar`` ()            metre chosen for the downbeat estimate
+``sample_rate``   ()            analysis sample rate, Hz
+``hop_length``    ()            samples per frame
+================  ============  ======================================================
+
+Downbeats: librosa has no downbeat tracker, so bars are placed on the beat phase where the
+spectrum changes most (chords change on bar lines), over the candidate metres in params.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ..cli import n_workers, parallel_map, run_stage
+from ..config import Paths, audio_sample_rate, motion_fps
+from ..data.audio_io import read_audio_mono
+from ..errors import InputError, Skips
+from ..features.audio import audio_feature_kwargs, extract_audio_features, warm_up_jit
+from ..files import atomic_dir, read_csv
+
+log = logging.getLogger(__name__)
+
+
+def _one_piece(job: tuple) -> tuple[str, str | None, InputError | None]:
+    piece, audio_path, params, out_dir = job
+    a = params["audio"]
+    try:
+        y, sr_in = read_audio_mono(audio_path, min_sample_rate=a["min_sample_rate"], min_seconds=a["min_seconds"])
+    except InputError as err:
+        return piece, None, err
+    feats = extract_audio_features(y, sr_in=sr_in, **audio_feature_kwargs(params))
+    out = Path(out_dir) / f"{piece}.npz"
+    np.savez(out, **feats)
+    return piece, str(out), None
+
+
+def main(params: dict) -> None:
+    paths = Paths(params)
+    rows = read_csv(paths.index / "sequences.csv")
+    pieces = sorted({(r["piece"], r["audio_path"]) for r in rows})
+    skips = Skips(params["on_error"])
+    warm_up_jit(params)
+    with atomic_dir(paths.audio_features) as tmp:
+        results = parallel_map(_one_piece, [(p, a, params, tmp) for p, a in pieces], workers=n_workers(params))
+        for piece, _, err in results:
+            if err is not None:
+                skips.handle(piece, err)
+        skips.write(tmp / "skipped.csv")
+    log.info(
+        "audio features: %d pieces at %d Hz (%d fps), %d skipped",
+        len(pieces) - len(skips.rows),
+        audio_sample_rate(params),
+        motion_fps(params),
+        len(skips.rows),
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_stage(main, __doc__.splitlines()[0]))

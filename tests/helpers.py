@@ -1,0 +1,116 @@
+"""Test helpers: the real sample data in ../shared/data, small pipeline configs, and running
+the stages in-process in DAG order. Fixtures that wrap these live in conftest.py."""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipelines.config import REPO_ROOT, validate_params
+
+SHARED = (REPO_ROOT / ".." / "shared" / "data").resolve()
+
+
+def require(path: Path) -> Path:
+    """``path``, or fail under CI (``CI`` set) / skip elsewhere when it is missing."""
+    if not path.exists():
+        msg = f"real sample data missing: {path} (expected ../shared/data beside the repository)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+def venv_python(venv: str) -> str:
+    """The interpreter of a stage-only environment (.venv-pose, .venv-spleeter); fails under CI
+    and skips elsewhere when it has not been built."""
+    python = REPO_ROOT / venv / "bin" / "python"
+    if not python.exists():
+        msg = f"{python} missing: `make {venv}/.installed` creates it"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return str(python)
+
+
+def base_params() -> dict:
+    return yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+
+
+TINY_SYNTHETIC = {
+    "genres": ["BR", "HO", "JB"],
+    "pieces_per_genre": 3,
+    "basic_per_piece": 1,
+    "advanced_per_piece": 1,
+    "basic_seconds": [7.5, 8.0],
+    "advanced_seconds": [9.0, 10.0],
+    "music_seconds": 10.5,
+    "music_sample_rate": 22050,
+    "nan_sequences": 3,
+    "ignored_sequences": 1,
+}
+
+
+def make_params(tmp_path: Path, **overrides) -> dict:
+    """params.yaml with outputs under ``tmp_path`` and a tiny synthetic dataset.
+
+    Overrides name nested keys with ``__``: ``make_params(tmp, train__max_epochs=2)``.
+    """
+    p = copy.deepcopy(base_params())
+    p["data_dir"] = str(tmp_path / "data")
+    p["results_dir"] = str(tmp_path / "results")
+    p["models_dir"] = str(tmp_path / "models")
+    p["datasets"]["synthetic"] = dict(TINY_SYNTHETIC)
+    p["workers"] = 1
+    p["train"].update(max_epochs=3, patience=2, batch_size=16)
+    p["evaluate"]["chance_draws"] = 20
+    # MCLEMCD: one variant, a few steps (tests/models/test_mclemcd.py trains properly)
+    p["mclemcd"]["sizes"]["small"].update(phase1_epochs=1, phase2_epochs=1, epoch_windows=128)
+    p["mclemcd"]["ablation"] = {"collaborative": [True], "regulariser": ["fc"], "input": ["joints"]}
+    p["mclemcd"]["main"] = {"collaborative": True, "regulariser": "fc", "input": "joints"}
+    for key, value in overrides.items():
+        node = p
+        parts = key.split("__")
+        for part in parts[:-1]:
+            node = node[part]
+        node[parts[-1]] = value
+    return validate_params(p)
+
+
+def write_params(path: Path, params: dict) -> Path:
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path
+
+
+def _data_stage_mains() -> list:
+    from pipelines.stages import acquire, audio_features, data_report, motion_features, shards, windows
+
+    return [s.main for s in (acquire, audio_features, motion_features, windows, shards, data_report)]
+
+
+#: The data stages' ``main`` functions (acquire .. data_report), in DAG order.
+DATA_STAGE_MAINS = _data_stage_mains()
+
+
+def run_all(params: dict) -> None:
+    """The data stages (acquire .. data_report), in-process."""
+    for main in DATA_STAGE_MAINS:
+        main(params)
+
+
+def run_models(params: dict) -> None:
+    """Train and evaluate every retrieval model and MCLEMCD, then write the report, in-process."""
+    from pipelines.models.registry import RETRIEVAL_MODELS
+    from pipelines.stages import mclemcd, report
+    from pipelines.stages.evaluate import evaluate_model
+    from pipelines.stages.train import train_model
+
+    for name in RETRIEVAL_MODELS:
+        train_model(params, name)
+        evaluate_model(params, name)
+    mclemcd.main(params)
+    report.main(params)

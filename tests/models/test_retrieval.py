@@ -1,0 +1,121 @@
+"""Training, evaluation and the report on a tiny synthetic run."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from pipelines.config import Paths
+from pipelines.models.registry import RETRIEVAL_MODELS
+from pipelines.models.retrieval import build_model, feature_stats, fit_ridge, frame_features, model_from_checkpoint, pool
+from pipelines.stages.train import train_model
+from pipelines.training.checkpoint import load_checkpoint
+
+from ..helpers import make_params, run_all, run_models
+
+
+def model_paths(params: dict, model: str) -> dict:
+    return Paths(params).model_files(model)
+
+
+def load_model(path):
+    ckpt = load_checkpoint(path)
+    return model_from_checkpoint(ckpt), ckpt
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("models")
+    params = make_params(tmp)
+    run_all(params)
+    run_models(params)
+    return params
+
+
+@pytest.mark.slow
+def test_checkpoints_carry_their_params(trained):
+    for name in RETRIEVAL_MODELS:
+        model, ckpt = load_model(model_paths(trained, name)["checkpoint"])
+        assert ckpt["params"][name] == trained[name] and ckpt["params"]["train"] == trained["train"]
+        assert ckpt["inputs"]["audio"][0] == "audio/logmel"
+        assert ckpt["record"]["epochs_run"] <= trained["train"]["max_epochs"]
+
+
+@pytest.mark.slow
+def test_curves_logged_with_dvclive(trained):
+    for name in ("clip", "temporal"):
+        live = model_paths(trained, name)["live"]
+        assert (live / "metrics.json").exists()
+        rows = (live / "plots" / "metrics" / "val_loss.tsv").read_text().splitlines()
+        assert rows[0].split("\t")[:2] == ["step", "val_loss"] and len(rows) > 1
+
+
+@pytest.mark.slow
+def test_metrics_json_stores_chance_beside_every_number(trained):
+    m = json.loads(model_paths(trained, "temporal")["metrics"].read_text())
+    for gallery in ("windows", "sequences"):
+        for direction in ("music_to_motion", "motion_to_music"):
+            for level in ("exact", "piece", "genre"):
+                entry = m["retrieval"][gallery][direction][level]
+                assert set(entry["model"]) == set(entry["chance"]) == {"R@1", "R@5", "R@10", "median_rank", "mAP"}
+    assert 0 <= m["genre_probe"]["motion"]["window_accuracy"] <= 1
+    assert "chance_window" in m["genre_probe"]["motion"]
+
+
+@pytest.mark.slow
+def test_report_written(trained):
+    p = Paths(trained)
+    md = (p.results / "report.md").read_text()
+    assert "| chance |" in md and "temporal" in md and "ceiling" in md
+    assert "## MCLEMCD: music genre from dance" in md and "| with | fc |" in md
+    html = (p.results / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 6
+    assert {f.name for f in (p.results / "report_figures").iterdir()} == {
+        "recall_at_k.png", "similarity.png", "rank_histogram.png", "embedding_map.png", "confusion.png",
+        "mclemcd_confusion.png"}
+
+
+@pytest.mark.slow
+def test_training_is_deterministic(trained, tmp_path):
+    a = load_checkpoint(model_paths(trained, "clip")["checkpoint"])["state_dict"]
+    again = {**trained, "models_dir": str(tmp_path / "models")}
+    b = load_checkpoint(train_model(again, "clip"))["state_dict"]
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_ridge_recovers_a_linear_map():
+    torch.manual_seed(0)
+    audio = torch.randn(200, 10, 4)
+    w = torch.randn(4, 3)
+    motion = audio @ w
+    a_stats, m_stats = feature_stats(audio), feature_stats(motion)
+    model = build_model("linear", {"alpha": 1e-6, "pooling": "mean"}, audio_dim=4, motion_dim=3,
+                        audio_stats=a_stats, motion_stats=m_stats)
+    fit_ridge(model, audio, motion, alpha=1e-6)
+    sim = model.embed_audio(audio) @ model.embed_motion(motion).t()
+    assert (sim.argmax(dim=1) == torch.arange(200)).float().mean() > 0.95
+
+
+def test_encoders_shapes_and_normalisation():
+    batch = {"audio/logmel": torch.randn(3, 40, 96), "audio/mfcc": torch.randn(3, 40, 20),
+             "audio/onset_env": torch.randn(3, 40), "audio/beats": torch.zeros(3, 40, dtype=torch.uint8),
+             "motion/joints": torch.randn(3, 40, 17, 3), "motion/velocity": torch.randn(3, 40, 17, 3)}
+    a = frame_features(batch, ("audio/logmel", "audio/mfcc", "audio/onset_env", "audio/beats"))
+    m = frame_features(batch, ("motion/joints", "motion/velocity"))
+    assert a.shape == (3, 40, 118) and m.shape == (3, 40, 102)
+    assert pool(a, "mean_std").shape == (3, 236)
+    cfgs = {"clip": {"pooling": "mean", "hidden": 16, "embed_dim": 8, "dropout": 0.0, "temperature_init": 0.07},
+            "temporal": {"channels": 8, "layers": 2, "kernel_size": 3, "embed_dim": 8, "dropout": 0.0,
+                         "temperature_init": 0.07}}
+    for name, cfg in cfgs.items():
+        model = build_model(name, cfg, audio_dim=118, motion_dim=102, audio_stats=feature_stats(a),
+                            motion_stats=feature_stats(m))
+        ea, em = model.embed_audio(a), model.embed_motion(m)
+        assert ea.shape == em.shape == (3, 8)
+        np.testing.assert_allclose(ea.norm(dim=1).detach().numpy(), 1.0, rtol=1e-5)
+        loss = model.head.loss(ea, em)
+        loss.backward()
+        assert model.head.log_inv_temp.grad is not None

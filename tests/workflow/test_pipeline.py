@@ -1,0 +1,249 @@
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import soundfile as sf
+
+from pipelines.config import REPO_ROOT, Paths
+from pipelines.data import synthetic as syn
+from pipelines.data.datasets import parse_aist_name
+from pipelines.data.torch_data import ShardDataset, shard_loader
+from pipelines.features.shards import verify_manifest
+from pipelines.files import read_csv
+from pipelines.stages import shards as shards_stage
+
+from ..helpers import base_params, make_params, run_all, write_params
+
+pytestmark = pytest.mark.slow  # runs a whole (small) pipeline
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("tiny")
+    params = make_params(tmp)
+    run_all(params)
+    return params
+
+
+def test_synthetic_tree_has_the_aistpp_layout(tiny_run):
+    raw = Paths(tiny_run).raw
+    ann = raw / "annotations"
+    for split in ("train", "val", "test"):
+        assert (ann / "splits" / f"crossmodal_{split}.txt").is_file()
+    assert (ann / "ignore_list.txt").read_text().strip()
+    names = [p.stem for p in (ann / "keypoints3d").glob("*.pkl")]
+    assert len(names) == 3 * 3 * 2 and {p.stem for p in (ann / "motions").glob("*.pkl")} == set(names)
+    for n in names:
+        meta = parse_aist_name(n)
+        assert (raw / "music" / f"{meta['piece']}.wav").is_file()
+        assert (raw / "music" / f"{meta['piece']}.beats.tsv").is_file()
+    beats = np.loadtxt(raw / "music" / "mHO2.beats.tsv", skiprows=1)
+    assert np.allclose(np.diff(beats[:, 0]), 60 / 120)  # house: 110 + 5k BPM
+    assert set(beats[:, 1]) == {1, 2, 3, 4}
+
+
+def test_shards_windows_and_torch_dataset(tiny_run):
+    p = Paths(tiny_run)
+    assert verify_manifest(p.shards) == []
+    manifest = json.loads((p.shards / "manifest.json").read_text())
+    seqs = {r["sequence"]: r for r in read_csv(p.windows / "sequences.csv")}
+    for spec in tiny_run["windows"]:
+        W = spec["frames"]
+        rows = read_csv(p.windows / f"w{W}.csv")
+        assert rows and all(int(r["start_frame"]) + W <= int(seqs[r["sequence"]]["usable_frames"]) for r in rows)
+        for split in ("train", "val", "test"):
+            name = f"w{W}_{split}.h5"
+            assert manifest["files"][name]["windows"] == sum(r["split"] == split for r in rows)
+            with h5py.File(p.shards / name) as f:
+                n = f["index"].shape[0]
+                assert f["motion/joints"].shape == (n, W, 17, 3)
+                assert f["audio/logmel"].shape == (n, W, 96)
+                assert f["motion/joints"].chunks[0] == min(tiny_run["shards"]["chunk_windows"], n)
+                assert f["motion/joints"].compression == "gzip"
+                assert {s.decode() for s in f["index"]["split"]} == {split}
+    # pieces never cross splits in the synthetic crossmodal split
+    piece_split = {}
+    for r in seqs.values():
+        assert piece_split.setdefault(r["piece"], r["split"]) == r["split"]
+    ds = ShardDataset(p.shard_file(229, "train"), fields=("motion/joints", "audio/logmel", "motion/nan_mask"))
+    item = ds[0]
+    assert item["motion/joints"].shape == (229, 17, 3) and item["audio/logmel"].shape == (229, 96)
+    assert set(item) >= {"sequence", "piece", "genre", "dancer", "split", "start_frame"}
+    batches = list(shard_loader(ds, batch_size=4, shuffle=True, seed=0))
+    assert sum(b["motion/joints"].shape[0] for b in batches) == len(ds)
+    # the window really is that slice of the sequence's features
+    with np.load(p.motion_features / f"{item['sequence']}.npz") as m:
+        s = item["start_frame"]
+        np.testing.assert_array_equal(item["motion/joints"].numpy(), m["joints"][s : s + 229])
+
+
+def test_nan_frames_survive_as_mask(tiny_run):
+    p = Paths(tiny_run)
+    total = 0
+    for f in p.motion_features.glob("*.npz"):
+        with np.load(f) as m:
+            total += int(m["nan_mask"].sum())
+            assert np.isfinite(m["joints"]).all()
+    assert total > 0
+    assert json.loads((p.data_report / "summary.json").read_text())["nan_frames"] == total
+    assert (p.data_report / "report.md").read_text().startswith("# Data report")
+
+
+def test_same_seed_gives_byte_identical_shards(tiny_run, tmp_path):
+    again = make_params(tmp_path)
+    run_all(again)
+    a = json.loads((Paths(tiny_run).shards / "manifest.json").read_text())["files"]
+    b = json.loads((Paths(again).shards / "manifest.json").read_text())["files"]
+    assert {k: v["sha256"] for k, v in a.items()} == {k: v["sha256"] for k, v in b.items()}
+    for name in a:
+        assert (Paths(tiny_run).shards / name).read_bytes() == (Paths(again).shards / name).read_bytes()
+
+
+def test_killed_shard_stage_leaves_no_half_shard_and_keeps_good_ones(tiny_run, monkeypatch):
+    p = Paths(tiny_run)
+    before = (p.shards / "manifest.json").read_text()
+    calls = []
+    real = shards_stage.write_shard
+
+    def dying(path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 2:
+            with open(path, "wb") as fh:
+                fh.write(b"half a shard")
+            raise KeyboardInterrupt("killed")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(shards_stage, "write_shard", dying)
+    with pytest.raises(KeyboardInterrupt):
+        shards_stage.main(tiny_run)
+    assert (p.shards / "manifest.json").read_text() == before
+    assert verify_manifest(p.shards) == []
+    assert not [x for x in p.shards.parent.iterdir() if x.name.startswith(".shards")]
+
+
+def test_musictodance_pipeline_on_real_dances(mtd_root, tmp_path):
+    params = make_params(tmp_path, dataset="musictodance")
+    params["datasets"]["musictodance"]["root"] = str(mtd_root)
+    run_all(params)
+    p = Paths(params)
+    seqs = read_csv(p.windows / "sequences.csv")
+    assert len(seqs) == 5
+    splits = {r["sequence"]: r["split"] for r in seqs}
+    assert sorted(splits.values()).count("test") == 1 and sorted(splits.values()).count("val") == 1
+    for W in (25, 229, 425):
+        rows = read_csv(p.windows / f"w{W}.csv")
+        for r in rows:  # split by dance: every window of a dance has the dance's split
+            assert r["split"] == splits[r["sequence"]]
+        # audio offset = config start_position (25-fps frames)
+        start = {r["sequence"]: int(r["audio_start_frame"]) - int(r["start_frame"]) for r in rows}
+        cfg = json.loads((mtd_root / "DANCE_C_2" / "config.json").read_text())
+        assert start["DANCE_C_2"] == cfg["start_position"]
+    with h5py.File(p.shard_file(229, "train")) as f:
+        assert f["motion/joints"].shape[2:] == (23, 3) and f.attrs["motion_fps"] == 25
+        assert f.attrs["sample_rate"] == 12800 and f["motion/bones"].shape[2] == 22
+
+
+@pytest.fixture
+def aistpp_music(aistpp_root, tmp_path):
+    """The 60 AIST music wavs are not redistributable: write synthetic music at each
+    referenced piece's official tempo so the real motion can run through the pipeline."""
+    music = tmp_path / "music"
+    music.mkdir()
+    for piece in {
+        parse_aist_name(f.stem)["piece"] for f in (aistpp_root / "annotations" / "keypoints3d").glob("*.pkl")
+    }:
+        p = syn.make_piece(piece[1:3], int(piece[3]), np.random.default_rng(0))
+        y, _ = syn.synth_music(p, seconds=34.0, sr=22050, rng=np.random.default_rng(1))
+        sf.write(music / f"{piece}.wav", y, 22050)
+    return music
+
+
+def test_aistpp_pipeline_on_real_sequences(aistpp_root, aistpp_music, tmp_path):
+    params = make_params(tmp_path, dataset="aistpp", on_error="skip")
+    params["datasets"]["aistpp"].update(root=str(aistpp_root), music_dir=str(aistpp_music))
+    run_all(params)
+    p = Paths(params)
+    info = json.loads((p.index / "info.json").read_text())
+    assert info["val_source"] == "derived" and info["sequences"] == 4
+    skipped = read_csv(p.index / "skipped.csv")
+    assert len(skipped) > 900 and all("does not exist" in r["reason"] for r in skipped)
+    excluded = read_csv(p.index / "excluded.csv")
+    assert excluded and all(r["reason"] == "in the dataset's ignore list" for r in excluded)
+    nan = sum(int(np.load(f)["nan_mask"].sum()) for f in p.motion_features.glob("*.npz"))
+    assert nan > 0
+    assert (p.shards / "manifest.json").exists()
+
+
+def test_aistpp_missing_file_fails_with_one_line(aistpp_root, aistpp_music, tmp_path):
+    params = make_params(tmp_path, dataset="aistpp", on_error="fail")
+    params["datasets"]["aistpp"].update(root=str(aistpp_root), music_dir=str(aistpp_music))
+    cfg = write_params(tmp_path / "params.yaml", params)
+    out = subprocess.run(
+        [sys.executable, "-m", "pipelines.stages.acquire", "--params", str(cfg)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 1
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "crossmodal_train.txt" in errors[0] and "does not exist" in errors[0]
+    assert not Paths(params).index.exists()
+
+
+def test_snakemake_reruns_only_what_changed(tmp_path):
+    work = tmp_path / "wf"
+    work.mkdir()
+    for item in ("Snakefile", "workflow", "pipelines"):
+        src = REPO_ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
+    params = make_params(tmp_path)
+    params["data_dir"], params["results_dir"], params["models_dir"] = "data", "results", "models"
+    write_params(work / "params.yaml", params)
+    smk = [sys.executable, "-m", "snakemake", "--cores", "2"]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    run = subprocess.run(smk + ["all"], cwd=work, capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    dry = subprocess.run(smk + ["-n", "all"], cwd=work, capture_output=True, text=True, env=env)
+    assert "Nothing to be done" in dry.stdout + dry.stderr
+    params["windows"][0]["stride"] = 20
+    write_params(work / "params.yaml", params)
+    dry = subprocess.run(smk + ["-n", "--quiet", "rules", "all"], cwd=work, capture_output=True, text=True, env=env)
+    text = dry.stdout + dry.stderr
+    for rule in ("windows", "shards", "data_report"):
+        assert f"\n{rule} " in text or f" {rule} " in text, text
+    for rule in ("acquire", "audio_features", "motion_features"):
+        assert rule not in text, text
+    # one model's params: only that model's training, its evaluation and the report
+    params["windows"][0]["stride"] = 25
+    params["clip"]["lr"] = 0.002
+    write_params(work / "params.yaml", params)
+    dry = subprocess.run(smk + ["-n", "all"], cwd=work, capture_output=True, text=True, env=env)
+    stats = (dry.stdout + dry.stderr).split("Job stats:")[1].split("total")[0]
+    jobs = {line.split()[0] for line in stats.splitlines()[3:] if line.strip()}
+    assert jobs == {"train_clip", "evaluate_clip", "report", "all"}, stats
+    bad = subprocess.run(smk + ["-n", "all", "--config", "seed=3"], cwd=work, capture_output=True, text=True, env=env)
+    assert bad.returncode != 0 and "params.yaml is the only configuration" in bad.stdout + bad.stderr
+    # a change to a library module reruns exactly the stages that import it (and what follows)
+    params["clip"]["lr"] = base_params()["clip"]["lr"]
+    write_params(work / "params.yaml", params)
+    for module, expected in (
+        ("pipelines/reports/ablation.py", {"mclemcd", "report"}),
+        ("pipelines/evaluation/retrieval.py", {"evaluate_linear", "evaluate_clip", "evaluate_temporal", "report"}),
+        ("pipelines/data/skeleton.py", {"acquire", "motion_features", "data_report", "mclemcd"}),
+    ):
+        path = work / module
+        before = path.stat()
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 10**11))  # 100 s newer than every output
+        dry = subprocess.run(smk + ["-n", "all"], cwd=work, capture_output=True, text=True, env=env)
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        stats = (dry.stdout + dry.stderr).split("Job stats:")[1].split("total")[0]
+        jobs = {line.split()[0] for line in stats.splitlines()[3:] if line.strip()}
+        assert expected <= jobs, (module, stats)
+        if module != "pipelines/data/skeleton.py":  # skeleton reruns acquire, and so everything after it
+            assert jobs == expected | {"all"}, (module, stats)

@@ -1,0 +1,125 @@
+"""``dataset: youtube`` through Snakemake, offline, on a clip list that points at the real
+local video: clips -> pose, stems -> EnCodec codes -> features -> 120-frame windows aligned
+with their codes -> shards."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from pipelines.config import REPO_ROOT
+from pipelines.files import read_csv
+
+from ..helpers import make_params, venv_python, write_params
+
+pytestmark = pytest.mark.slow  # runs a whole (small) pipeline
+
+
+def _random_encodec_24khz(path: Path) -> None:
+    """The real 24 kHz EnCodec architecture with random weights. Its default codebooks are all
+    zeros (every code would be 0), so each codebook is drawn around the random encoder's
+    outputs, as EnCodec's k-means initialisation does: codes then vary from frame to frame."""
+    import torch
+    from transformers import EncodecConfig, EncodecModel
+
+    torch.manual_seed(0)
+    model = EncodecModel(EncodecConfig()).eval()
+    with torch.no_grad():
+        latent = model.encoder(0.1 * torch.randn(1, 1, 4 * 24000))[0].T  # (frames, dim)
+        for layer in model.quantizer.layers:
+            spread = (latent - latent.mean(0)).std()
+            picks = latent[torch.randint(0, latent.shape[0], (layer.codebook.embed.shape[0],))]
+            layer.codebook.embed.copy_(picks + 0.5 * spread * torch.randn_like(picks))
+            latent = latent - latent.mean(0)  # what the next residual layer roughly sees
+    model.save_pretrained(path)
+
+
+@pytest.fixture(scope="module")
+def youtube_workflow(shared_data, tmp_path_factory):
+    venv_python(".venv-pose")
+    tmp = tmp_path_factory.mktemp("youtube_dag")
+    work = tmp / "wf"
+    work.mkdir()
+    for item in ("workflow", "pipelines"):
+        shutil.copytree(REPO_ROOT / item, work / item, ignore=shutil.ignore_patterns("__pycache__"))
+    for item in ("Snakefile", "Makefile", "requirements-pose.txt"):
+        shutil.copy2(REPO_ROOT / item, work / item)  # copy2 keeps mtimes: make sees .venv-pose as current
+    (work / ".venv-pose").symlink_to(REPO_ROOT / ".venv-pose")
+    video = shared_data / "youtube" / "clip_0_0" / "video.mp4"
+    links = tmp / "links.csv"
+    links.write_text(f"{video},00:00:00,00:00:10\nmissing/video.mp4,00:00:00,00:00:05\n")
+    _random_encodec_24khz(tmp / "encodec")
+    params = make_params(tmp, dataset="youtube")
+    params.update(data_dir="data", results_dir="results", models_dir="models")
+    params["youtube"].update(links=str(links), target="data/youtube/clips")
+    params["encodec"]["model"] = str(tmp / "encodec")
+    write_params(work / "params.yaml", params)
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+
+    def smk(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "snakemake", "--cores", "2", *args],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+
+    run = smk("all")
+    assert run.returncode == 0, run.stderr[-3000:] + "".join(
+        p.read_text()[-2000:] for p in (work / "logs").glob("*.log")
+    )
+    return work, params, smk
+
+
+def test_clips_poses_codes_and_aligned_shards(youtube_workflow):
+    work, params, _ = youtube_workflow
+    clips = work / "data" / "youtube" / "clips"
+    manifest = read_csv(clips / "manifest.csv")
+    assert [(m["clip"], m["status"]) for m in manifest] == [
+        ("clip_0_0", "ok"),
+        ("clip_0_1", "ok"),
+        ("clip_1", "failed"),
+    ]
+    assert "not found" in manifest[2]["reason"]
+    for clip in ("clip_0_0", "clip_0_1"):
+        with np.load(clips / clip / "pose.npz") as pose:
+            assert pose["world"].shape == (120, 33, 3) and pose["detected"].shape == (120,)  # no frame dropped
+    with h5py.File(work / "data" / "youtube" / "shards" / "w120_train.h5") as f:
+        assert f.attrs["motion_fps"] == 24 and f.attrs["skeleton"] == "mediapipe33" and f.attrs["code_frame_rate"] == 75
+        assert f["motion/joints"].shape == (2, 120, 33, 3) and f["audio/logmel"].shape[:2] == (2, 120)
+        codes = f["codes/encodec"][:]
+        names = [r["sequence"].decode() for r in f["index"][:]]
+    assert codes.shape == (2, 375, 2) and len(np.unique(codes)) > 10
+    for i, clip in enumerate(names):
+        with np.load(clips / clip / "codes.npz") as z:
+            assert np.array_equal(codes[i], z["codes"].T[:375])
+    report = (work / "results" / "youtube" / "data_report" / "report.md").read_text()
+    assert "120-frame windows" in report
+
+
+def test_second_run_reuses_and_a_pose_change_redoes_only_pose(youtube_workflow):
+    work, params, smk = youtube_workflow
+    dry = smk("-n", "all")
+    assert "Nothing to be done" in dry.stdout + dry.stderr
+    clips = work / "data" / "youtube" / "clips"
+    video_mtime = (clips / "clip_0_0" / "video.mp4").stat().st_mtime_ns
+    codes_mtime = (clips / "clip_0_0" / "codes.npz").stat().st_mtime_ns
+    params["pose"]["max_jitter_m"] = 0.5
+    write_params(work / "params.yaml", params)
+    run = smk("all")
+    assert run.returncode == 0, run.stderr[-3000:]
+    stats = run.stderr.split("Job stats:")[1].split("total")[0]
+    jobs = {line.split()[0] for line in stats.splitlines()[3:] if line.strip()}
+    assert {"pose", "acquire", "shards"} <= jobs and not jobs & {"youtube_clips", "stems", "encodec"}, stats
+    assert (clips / "clip_0_0" / "video.mp4").stat().st_mtime_ns == video_mtime
+    assert (clips / "clip_0_0" / "codes.npz").stat().st_mtime_ns == codes_mtime
