@@ -91,7 +91,10 @@ def build(params: dict, doc: Doc) -> None:
         f"{n_test} windows from {n_seq} sequences. Percentages; every number beside its chance level "
         "(random scores, same gallery). See data_report/report.md for the data itself."
     )
-    beat = [f"BeatAlign of the dances against the music beats {summary['beat_align_mean']:.3f} (σ = 0.1 s)"]
+    beat = [
+        f"BeatAlign of the dances against the music beats {summary['beat_align_mean']:.3f} "
+        f"(σ = {summary['beat_align_sigma_s']:g} s, Bailando's definition)"
+    ]
     if summary.get("beat_f_mean") is not None:
         beat.append(
             f"beat-tracking F-measure against the ground-truth beats {summary['beat_f_mean']:.3f} "
