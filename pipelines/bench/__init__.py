@@ -1,0 +1,1 @@
+"""Benchmarks: data access and features (``data``), ingestion (``ingest``), MCLEMCD training steps (``mclemcd``)."""

@@ -1,0 +1,1 @@
+"""Datasets: skeletons, the synthetic dataset, dataset readers, safe pickles, audio I/O, the torch Dataset over shards."""

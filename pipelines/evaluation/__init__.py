@@ -1,0 +1,1 @@
+"""Evaluation: retrieval metrics and galleries, classification (the one vote), beat metrics."""

@@ -1,0 +1,1 @@
+"""Features: audio and motion features, window arithmetic, the HDF5 shard writer."""

@@ -1,0 +1,1 @@
+"""Ingestion: downloads, YouTube clips, MediaPipe pose, drum/bass stems, EnCodec codes, the per-clip runner."""

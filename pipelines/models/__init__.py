@@ -1,0 +1,1 @@
+"""Models: the torch-free registry of names, graph convolution, losses, retrieval models, MCLEMCD."""

@@ -1,0 +1,1 @@
+"""Reports: the data and model reports' content and the MCLEMCD ablation table."""

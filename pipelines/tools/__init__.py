@@ -1,0 +1,1 @@
+"""Commands outside the DAG: music recommendation (``recommend``) and random Spleeter weights for tests."""

@@ -1,0 +1,1 @@
+"""Training: the one loop, the one checkpoint format, seeding and the device."""
