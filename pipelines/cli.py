@@ -31,14 +31,19 @@ def run_stage(
     argv: Sequence[str] | None = None,
     *,
     models: Sequence[str] | None = None,
+    seeded: bool = False,
 ) -> int:
     """Thin CLI wrapper: parse args, load params, run ``main``; bad input -> one line, exit 1.
 
-    With ``models``, the stage also takes ``--model`` and is called as ``main(params, model)``.
+    With ``models``, the stage also takes ``--model`` and is called as ``main(params, model)``;
+    with ``seeded``, it takes ``--seed-index K`` (training run K, seed ``seed + K``) and gets
+    ``seed_index=K`` as a keyword.
     """
     parser = stage_parser(description)
     if models:
         parser.add_argument("--model", required=True, choices=list(models))
+    if seeded:
+        parser.add_argument("--seed-index", type=int, default=0, help="training run (seed = params seed + index)")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -47,7 +52,8 @@ def run_stage(
     )
     try:
         params = load_params(args.params)
-        main(params, args.model) if models else main(params)
+        positional = (params, args.model) if models else (params,)
+        main(*positional, **({"seed_index": args.seed_index} if seeded else {}))
     except (InputError, ParamsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

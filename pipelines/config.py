@@ -193,12 +193,32 @@ class Paths:
     def shard_file(self, window_frames: int, split: str) -> Path:
         return self.shards / f"w{window_frames}_{split}.h5"
 
-    def model_files(self, model: str) -> dict[str, Path]:
-        """Where a retrieval model's checkpoint, training curves and evaluation outputs live."""
+    def model_files(self, model: str, seed_index: int = 0) -> dict[str, Path]:
+        """Where one training run (``seed_index``) of a retrieval model keeps its checkpoint, training
+        curves and evaluation outputs, and where the model's headline over all runs goes."""
+        run = f"seed{seed_index}"
         return {
-            "checkpoint": self.models / f"{model}.pt",
-            "live": self.models / f"{model}_live",
-            "metrics": self.results / "metrics" / f"{model}.json",
-            "eval": self.results / "eval" / f"{model}.npz",
-            "recall_plot": self.results / "plots" / f"recall_{model}.csv",
+            "checkpoint": self.models / model / f"{run}.pt",
+            "live": self.models / model / f"{run}_live",
+            "evaluation": self.results / "evaluation" / model / f"{run}.json",
+            "eval": self.results / "evaluation" / model / f"{run}.npz",
+            "recall_plot": self.results / "plots" / f"recall_{model}_{run}.csv",
+            "headline": self.headline(model),
         }
+
+    def headline(self, model: str) -> Path:
+        """A model's headline numbers over seeds (the file DVC shows as its metrics)."""
+        return self.results / "metrics" / f"{model}.json"
+
+
+def seed_indices(params: dict, model: str) -> list[int]:
+    """The training runs of ``model``: ``evaluate.seeds`` of them, one for a model whose training
+    involves no randomness (the closed-form ``linear`` baseline)."""
+    from .models.registry import DETERMINISTIC
+
+    return [0] if model in DETERMINISTIC else list(range(params["evaluate"]["seeds"]))
+
+
+def run_seed(params: dict, seed_index: int) -> int:
+    """The seed of training run ``seed_index``: ``seed`` + index, so run 0 is the main seed."""
+    return int(params["seed"]) + seed_index

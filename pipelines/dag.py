@@ -19,7 +19,7 @@ import yaml
 
 from .cli import n_workers
 from .codedeps import module_files
-from .config import REPO_ROOT, Paths, aistpp_location, load_params
+from .config import REPO_ROOT, Paths, aistpp_location, load_params, seed_indices
 from .files import atomic_file
 from .models.registry import LEARNED, RETRIEVAL_MODELS
 
@@ -204,62 +204,84 @@ def stages(params: dict) -> dict[str, Stage]:
     ]
     if ds == "youtube":  # no model trains on the clips yet: the DAG ends at shards and the data report
         return {s.name: s for s in all_stages}
-    metric_files, eval_files = [], []
+    run_files, main_evals = [], []
     for m in RETRIEVAL_MODELS:
-        files = p.model_files(m)
-        ckpt, live = str(files["checkpoint"]), str(files["live"])
         learned = m in LEARNED
-        all_stages.append(
-            Stage(
-                f"train_{m}",
-                [shards],
-                ["seed", "device", "train", m],
-                [ckpt],
-                metrics=[f"{live}/metrics.json"] if learned else [],
-                plots=[f"{live}/plots"] if learned else [],
-                out_dirs=[f"{live}/plots"] if learned else [],
-                module="train",
-                args=f"--model {m}",
-                gpu=learned,
+        for k in seed_indices(params, m):
+            files = {key: str(v) for key, v in p.model_files(m, k).items()}
+            ckpt = files["checkpoint"]
+            all_stages.append(
+                Stage(
+                    f"train_{m}_seed{k}",
+                    [shards],
+                    ["seed", "device", "train", m],
+                    [ckpt] + ([files["live"]] if learned else []),
+                    out_dirs=[files["live"]] if learned else [],
+                    module="train",
+                    args=f"--model {m} --seed-index {k}",
+                    gpu=learned,
+                )
             )
-        )
-        metrics, evals = str(files["metrics"]), str(files["eval"])
-        all_stages.append(
-            Stage(
-                f"evaluate_{m}",
-                [shards, ckpt],
-                ["seed", "evaluate"],
-                [evals],
-                metrics=[metrics],
-                plots=[str(files["recall_plot"])],
-                module="evaluate",
-                args=f"--model {m}",
-                captions={metrics: {**CAPTION["metrics"], "subcategory": m}},
+            all_stages.append(
+                Stage(
+                    f"evaluate_{m}_seed{k}",
+                    [shards, ckpt],
+                    ["seed", "evaluate.ks", "evaluate.chance_draws"],
+                    [files["evaluation"], files["eval"]],
+                    plots=[files["recall_plot"]] if k == 0 else [],
+                    module="evaluate",
+                    args=f"--model {m} --seed-index {k}",
+                    captions={files["evaluation"]: {**CAPTION["metrics"], "subcategory": m}} if k == 0 else {},
+                )
             )
-        )
-        metric_files.append(metrics)
-        eval_files.append(evals)
+            run_files += [files["evaluation"], files["eval"]]
+            if k == 0:
+                main_evals.append(files["eval"])
     mc_results = f"{p.results}/mclemcd"
     all_stages.append(
         Stage(
             "mclemcd",
             [shards],
             ["seed", "device"] + [f"mclemcd.{k}" for k in params["mclemcd"] if k != "main"],
-            [f"{p.models}/mclemcd", f"{mc_results}/tables"],
+            [f"{p.models}/mclemcd", f"{mc_results}/tables", f"{mc_results}/metrics.json"],
             out_dirs=[f"{p.models}/mclemcd", f"{mc_results}/tables"],
-            metrics=[f"{mc_results}/metrics.json"],
             gpu=True,
+        )
+    )
+    mc_seed_files = []
+    for k in range(1, params["evaluate"]["seeds"]):
+        mc_seed_files.append(f"{mc_results}/main_seed{k}.json")
+        all_stages.append(
+            Stage(
+                f"mclemcd_seed{k}",
+                [shards],
+                ["seed", "device", "mclemcd"],
+                [mc_seed_files[-1]],
+                module="mclemcd_seed",
+                args=f"--seed-index {k}",
+                gpu=True,
+            )
+        )
+    headlines = [str(p.headline(m)) for m in (*RETRIEVAL_MODELS, "mclemcd")]
+    comparison = f"{p.results}/comparison.json"
+    all_stages.append(
+        Stage(
+            "summarize",
+            run_files + [f"{mc_results}/metrics.json"] + mc_seed_files,
+            ["seed", "evaluate.seeds", "evaluate.bootstrap_draws", "evaluate.ks", "mclemcd.main"],
+            [comparison],
+            metrics=headlines,
         )
     )
     rep = str(p.results)
     all_stages.append(
         Stage(
             "report",
-            [f"{report}/summary.json", f"{report}/report.md"]
-            + metric_files
-            + eval_files
+            [f"{report}/summary.json", f"{report}/report.md", comparison]
+            + headlines
+            + run_files
             + [f"{mc_results}/metrics.json", f"{mc_results}/tables"],
-            ["mclemcd.main"],
+            ["mclemcd.main", "evaluate.seeds"],
             [f"{rep}/report.html", f"{rep}/report.md", f"{rep}/report_figures"],
             out_dirs=[f"{rep}/report_figures"],
             captions={f"{rep}/report.html": CAPTION["report"], f"{rep}/report_figures": CAPTION["figures"]},
@@ -294,9 +316,18 @@ def dvc_yaml(params: dict) -> str:
             {
                 "Recall@K, music to motion, test windows (exact pair)": {
                     "x": "k",
-                    "y": {f"{results}/plots/recall_{m}.csv": ["recall", "chance"] for m in RETRIEVAL_MODELS},
+                    "y": {f"{results}/plots/recall_{m}_seed0.csv": ["recall", "chance"] for m in RETRIEVAL_MODELS},
                 }
-            }
+            },
+            {
+                "Validation piece mAP per epoch, main seed": {
+                    "x": "step",
+                    "y": {
+                        f"{Paths(params).models}/{m}/seed0_live/plots/metrics/val_piece_map.tsv": "val_piece_map"
+                        for m in LEARNED
+                    },
+                }
+            },
         ]
     header = (
         "# Generated by `python -m pipelines.dag --write` from pipelines/dag.py for the dataset in\n"

@@ -68,6 +68,8 @@ def make_params(tmp_path: Path, **overrides) -> dict:
     p["workers"] = 1
     p["train"].update(max_epochs=3, patience=2, batch_size=16)
     p["evaluate"]["chance_draws"] = 20
+    p["evaluate"]["seeds"] = 2  # two runs: the multi-seed path is exercised
+    p["evaluate"]["bootstrap_draws"] = 200
     # MCLEMCD: one variant, a few steps (tests/models/test_mclemcd.py trains properly)
     p["mclemcd"]["sizes"]["small"].update(phase1_epochs=1, phase2_epochs=1, epoch_windows=128)
     p["mclemcd"]["ablation"] = {"collaborative": [True], "regulariser": ["fc"], "input": ["joints"]}
@@ -103,14 +105,20 @@ def run_all(params: dict) -> None:
 
 
 def run_models(params: dict) -> None:
-    """Train and evaluate every retrieval model and MCLEMCD, then write the report, in-process."""
+    """Train and evaluate every run of every retrieval model and MCLEMCD, summarize, then write
+    the report, in-process."""
+    from pipelines.config import seed_indices
     from pipelines.models.registry import RETRIEVAL_MODELS
-    from pipelines.stages import mclemcd, report
+    from pipelines.stages import mclemcd, mclemcd_seed, report, summarize
     from pipelines.stages.evaluate import evaluate_model
     from pipelines.stages.train import train_model
 
     for name in RETRIEVAL_MODELS:
-        train_model(params, name)
-        evaluate_model(params, name)
+        for k in seed_indices(params, name):
+            train_model(params, name, seed_index=k)
+            evaluate_model(params, name, seed_index=k)
     mclemcd.main(params)
+    for k in range(1, params["evaluate"]["seeds"]):
+        mclemcd_seed.main(params, seed_index=k)
+    summarize.main(params)
     report.main(params)

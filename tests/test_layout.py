@@ -84,16 +84,16 @@ def test_every_module_a_stage_loads_is_a_declared_dependency():
         assert not missing, (stage.name, missing)
     # not vacuous: the training stage reaches the loop, the checkpoint and the models
     for f in ("pipelines/training/loop.py", "pipelines/training/checkpoint.py", "pipelines/models/retrieval.py"):
-        assert f in stages["train_clip"].deps
+        assert f in stages["train_clip_seed0"].deps
 
 
-@pytest.mark.parametrize("stage", ["train_clip", "mclemcd", "encodec"])
+@pytest.mark.parametrize("stage", ["train_clip_seed0", "mclemcd", "encodec"])
 def test_gpu_stages_are_declared(stage):
     params = load_params(REPO_ROOT / "params.yaml")
     if stage == "encodec":
         params = {**params, "dataset": "youtube"}
     assert dag.stages(params)[stage].gpu
-    assert not dag.stages(load_params(REPO_ROOT / "params.yaml"))["train_linear"].gpu
+    assert not dag.stages(load_params(REPO_ROOT / "params.yaml"))["train_linear_seed0"].gpu
 
 
 def test_ruff_and_snakefmt_are_clean():

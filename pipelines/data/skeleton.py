@@ -185,6 +185,17 @@ class Skeleton:
         return parents
 
     @cached_property
+    def mirror_index(self) -> np.ndarray:
+        """The joint permutation that swaps left and right (``left_*`` ↔ ``right_*``), shape (J,);
+        joints without a side map to themselves. With the lateral coordinate negated it mirrors a pose."""
+        index = np.arange(self.num_joints)
+        for i, name in enumerate(self.joints):
+            for side, other in (("left_", "right_"), ("right_", "left_")):
+                if name.startswith(side) and other + name[len(side):] in self.joints:
+                    index[i] = self.joints.index(other + name[len(side):])
+        return index
+
+    @cached_property
     def bone_pairs(self) -> np.ndarray:
         """Every edge as (parent, child), the parent nearer the root; shape (E, 2), in ``edges`` order."""
         return np.array([(i, j) if self.hops[i] < self.hops[j] else (j, i) for i, j in self.edges], dtype=np.int64)

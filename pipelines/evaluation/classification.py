@@ -106,6 +106,7 @@ def genre_accuracy(
         "window_accuracy": float((pred == truth).mean()),
         "segment_accuracy": float(np.mean([seg_vote[s] == seg_truth[s] for s in seg_vote])),
         "piece_accuracy": float(np.mean([piece_vote[p] == piece_truth[p] for p in piece_vote])),
+        "majority_class": majority,
         "majority_class_window": float((truth == majority_index).mean()),
         "majority_class_piece": float(np.mean([piece_truth[p] == majority_index for p in piece_truth])),
         "windows": int(len(truth)),
@@ -135,3 +136,14 @@ def protocol_folds(
         return [(np.sort(order[n_test:]), np.sort(order[:n_test]))]
     pieces = np.array([m["piece"] for m in meta])
     return [(np.flatnonzero(pieces != p), np.flatnonzero(pieces == p)) for p in sorted(set(pieces))]
+
+
+def correct_and_majority(confusion: Sequence[Sequence[int]], *, genres: list[str], majority: str | None):
+    """Per-window (correct, is the majority class) indicator pairs rebuilt from a confusion matrix
+    (rows: truth), in truth-class order: what a paired bootstrap over windows needs."""
+    correct, is_majority = [], []
+    for t, row in enumerate(confusion):
+        n, c = int(sum(row)), int(row[t])
+        correct += [1.0] * c + [0.0] * (n - c)
+        is_majority += [float(genres[t] == majority)] * n
+    return np.array(correct), np.array(is_majority)

@@ -28,6 +28,33 @@ def pessimistic_ranks(scores: np.ndarray) -> np.ndarray:
     return ge.astype(np.int64)
 
 
+def per_query_metrics(scores: np.ndarray, relevant: np.ndarray, *, ks: tuple[int, ...] = (1, 5, 10)) -> dict:
+    """The per-query values behind :func:`retrieval_metrics` (for bootstrap intervals).
+
+    Returns
+    -------
+    dict of np.ndarray, shape (Q,)
+        ``R@K`` (1.0 where a relevant item is in the top K, else 0.0), ``rank`` (best rank of
+        a relevant item) and ``AP`` (average precision over the ranks of all relevant items).
+    """
+    rel = np.asarray(relevant, dtype=bool)
+    if rel.shape != np.shape(scores):
+        raise ValueError(f"scores {np.shape(scores)} and relevant {rel.shape} differ in shape")
+    if not rel.any(axis=1).all():
+        raise ValueError("every query needs at least one relevant gallery item")
+    ranks = pessimistic_ranks(scores)
+    best = np.where(rel, ranks, np.iinfo(np.int64).max).min(axis=1)
+    out = {f"R@{k}": (best <= k).astype(np.float64) for k in ks}
+    out["rank"] = best.astype(np.float64)
+    aps = []
+    for q in range(rel.shape[0]):
+        r = np.sort(ranks[q, rel[q]])
+        hits = np.array([np.sum(r <= x) for x in r])  # relevant items at or above each relevant rank
+        aps.append(float(np.mean(hits / r)))
+    out["AP"] = np.array(aps)
+    return out
+
+
 def retrieval_metrics(scores: np.ndarray, relevant: np.ndarray, *, ks: tuple[int, ...] = (1, 5, 10)) -> dict:
     """Recall@K, median rank and mean average precision of a retrieval.
 
@@ -47,21 +74,10 @@ def retrieval_metrics(scores: np.ndarray, relevant: np.ndarray, *, ks: tuple[int
         (median over queries of the best rank of a relevant item), ``mAP`` (mean over
         queries of the precision averaged over the ranks of all relevant items).
     """
-    rel = np.asarray(relevant, dtype=bool)
-    if rel.shape != np.shape(scores):
-        raise ValueError(f"scores {np.shape(scores)} and relevant {rel.shape} differ in shape")
-    if not rel.any(axis=1).all():
-        raise ValueError("every query needs at least one relevant gallery item")
-    ranks = pessimistic_ranks(scores)
-    best = np.where(rel, ranks, np.iinfo(np.int64).max).min(axis=1)
-    out = {f"R@{k}": float(np.mean(best <= k)) for k in ks}
-    out["median_rank"] = float(np.median(best))
-    aps = []
-    for q in range(rel.shape[0]):
-        r = np.sort(ranks[q, rel[q]])
-        hits = np.array([np.sum(r <= x) for x in r])  # relevant items at or above each relevant rank
-        aps.append(float(np.mean(hits / r)))
-    out["mAP"] = float(np.mean(aps))
+    q = per_query_metrics(scores, relevant, ks=ks)
+    out = {f"R@{k}": float(np.mean(q[f"R@{k}"])) for k in ks}
+    out["median_rank"] = float(np.median(q["rank"]))
+    out["mAP"] = float(np.mean(q["AP"]))
     return out
 
 

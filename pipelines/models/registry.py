@@ -13,6 +13,8 @@ from dataclasses import dataclass
 RETRIEVAL_MODELS = ("linear", "clip", "temporal")
 #: Retrieval models trained by gradient descent (they write dvclive curves).
 LEARNED = ("clip", "temporal")
+#: Models whose training uses no randomness: one run stands for every seed.
+DETERMINISTIC = ("linear",)
 
 #: MCLEMCD motion inputs and regularisers (the paper's ablation axes).
 MCLEMCD_INPUTS = ("joints", "limbs", "late", "early")

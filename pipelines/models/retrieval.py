@@ -82,8 +82,8 @@ class ContrastiveHead(nn.Module):
     def logits(self, a: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
         return self.log_inv_temp.clamp(max=math.log(100.0)).exp() * a @ m.t()
 
-    def loss(self, a: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-        return symmetric_infonce(self.logits(a, m))
+    def loss(self, a: torch.Tensor, m: torch.Tensor, *, not_negative: torch.Tensor | None = None) -> torch.Tensor:
+        return symmetric_infonce(self.logits(a, m), not_negative=not_negative)
 
     @property
     def temperature(self) -> float:

@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..config import Paths  # noqa: E402
+from ..config import Paths, seed_indices  # noqa: E402
 from ..evaluation.retrieval import pessimistic_ranks  # noqa: E402
 from ..models.registry import RETRIEVAL_MODELS, Variant  # noqa: E402
 from .ablation import ablation_caption, ablation_rows  # noqa: E402
@@ -26,42 +26,41 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}"
 
 
-def _cell(entry: dict, key: str) -> str:
-    return _pct(entry["model"][key])
+def _spread(values: list[float], *, pct: bool = True, digits: int = 1) -> str:
+    """``mean ± std`` over runs (just the value for one run), in percent when ``pct``."""
+    v = np.asarray(values, dtype=float) * (100 if pct else 1)
+    if v.size == 1:
+        return f"{v[0]:.{digits}f}"
+    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
 
 
-def retrieval_table(metrics: dict, gallery: str, direction: str, ks: list[int]) -> tuple[list[str], list[list[str]]]:
+def retrieval_table(runs: dict, gallery: str, direction: str, ks: list[int]) -> tuple[list[str], list[list[str]]]:
+    """Rows per model: every cell is mean ± std over the model's runs (seeds)."""
     header = (
         ["model"]
         + [f"exact R@{k}" for k in ks]
         + ["exact medR", "exact mAP", "piece R@1", "piece mAP", "genre R@1", "genre mAP"]
     )
+    cells = [("exact", f"R@{k}") for k in ks] + [("exact", "median_rank"), ("exact", "mAP")]
+    cells += [(lv, key) for lv in ("piece", "genre") for key in ("R@1", "mAP")]
     rows = []
-    for name, m in metrics.items():
-        r = m["retrieval"][gallery][direction]
+    for name, model_runs in runs.items():
+        rs = [r["retrieval"][gallery][direction] for r in model_runs]
         rows.append(
-            [name]
-            + [_cell(r["exact"], f"R@{k}") for k in ks]
+            [f"{name} ({len(rs)} run{'s' if len(rs) > 1 else ''})"]
             + [
-                f"{r['exact']['model']['median_rank']:.0f}",
-                _cell(r["exact"], "mAP"),
-                _cell(r["piece"], "R@1"),
-                _cell(r["piece"], "mAP"),
-                _cell(r["genre"], "R@1"),
-                _cell(r["genre"], "mAP"),
+                _spread(
+                    [r[lv]["model"][key] for r in rs], pct=key != "median_rank", digits=0 if key == "median_rank" else 1
+                )
+                for lv, key in cells
             ]
         )
-    any_m = next(iter(metrics.values()))["retrieval"][gallery][direction]
+    any_m = next(iter(runs.values()))[0]["retrieval"][gallery][direction]
     rows.append(
         ["chance"]
-        + [_pct(any_m["exact"]["chance"][f"R@{k}"]) for k in ks]
         + [
-            f"{any_m['exact']['chance']['median_rank']:.0f}",
-            _pct(any_m["exact"]["chance"]["mAP"]),
-            _pct(any_m["piece"]["chance"]["R@1"]),
-            _pct(any_m["piece"]["chance"]["mAP"]),
-            _pct(any_m["genre"]["chance"]["R@1"]),
-            _pct(any_m["genre"]["chance"]["mAP"]),
+            f"{any_m[lv]['chance'][key]:.0f}" if key == "median_rank" else _pct(any_m[lv]["chance"][key])
+            for lv, key in cells
         ]
     )
     if "ceiling" in any_m["exact"]:
@@ -76,8 +75,13 @@ def retrieval_table(metrics: dict, gallery: str, direction: str, ks: list[int]) 
 def build(params: dict, doc: Doc) -> None:
     paths = Paths(params)
     summary = json.loads((paths.data_report / "summary.json").read_text())
-    metrics = {m: json.loads(Paths(params).model_files(m)["metrics"].read_text()) for m in RETRIEVAL_MODELS}
-    evals = {m: np.load(Paths(params).model_files(m)["eval"]) for m in RETRIEVAL_MODELS}
+    runs = {
+        m: [json.loads(paths.model_files(m, k)["evaluation"].read_text()) for k in seed_indices(params, m)]
+        for m in RETRIEVAL_MODELS
+    }
+    metrics = {m: r[0] for m, r in runs.items()}  # the main seed, for the figures
+    evals = {m: np.load(paths.model_files(m, 0)["eval"]) for m in RETRIEVAL_MODELS}
+    comparison = json.loads((paths.results / "comparison.json").read_text())
     ks = params["evaluate"]["ks"]
     W = params["train"]["window_frames"]
     first = next(iter(metrics.values()))
@@ -88,8 +92,10 @@ def build(params: dict, doc: Doc) -> None:
         f"Dataset: {summary['sequences']} aligned sequences ({', '.join(f'{k} {v}' for k, v in summary['per_split'].items())}), "
         f"{summary['pieces']} music pieces, {summary['minutes']} min. Models train on the train split's {W}-frame "
         f"windows ({first['train_windows']}), stop early on the val split and are scored on the test split: "
-        f"{n_test} windows from {n_seq} sequences. Percentages; every number beside its chance level "
-        "(random scores, same gallery). See data_report/report.md for the data itself."
+        f"{n_test} windows from {n_seq} sequences. Percentages; every number is mean ± standard deviation over "
+        f"the model's training runs (seeds {params['seed']}, {params['seed']} + 1, …; one run for the deterministic "
+        "linear baseline), beside its chance level (random scores, same gallery). Figures show the main seed. See "
+        "data_report/report.md for the data itself."
     )
     beat = [
         f"BeatAlign of the dances against the music beats {summary['beat_align_mean']:.3f} "
@@ -119,36 +125,34 @@ def build(params: dict, doc: Doc) -> None:
     for gallery in ("windows", "sequences"):
         for direction, label in (("music_to_motion", "music → motion"), ("motion_to_music", "motion → music")):
             doc.h(2, f"Retrieval, {label}, {gallery} gallery")
-            doc.table(*retrieval_table(metrics, gallery, direction, ks))
-    doc.h(2, "Margins over the linear baseline")
+            doc.table(*retrieval_table(runs, gallery, direction, ks))
+    doc.h(2, "Margins with intervals")
+    doc.p(
+        "Each margin is the difference to its baseline on the same test items: mean ± std over seeds, and the 95 % "
+        "interval of a paired bootstrap over the test queries (windows) of the main seed "
+        f"({params['evaluate']['bootstrap_draws']} resamples). A margin counts only when its interval excludes zero."
+    )
+    rows = [
+        [
+            m["model"],
+            m["baseline"],
+            m["metric"],
+            _spread(m["values"]),
+            f"[{100 * m['ci95_main_seed'][0]:+.1f}, {100 * m['ci95_main_seed'][1]:+.1f}]",
+            "yes" if m["excludes_zero"] else "no",
+        ]
+        for m in comparison["margins"]
+    ]
+    doc.table(["model", "baseline", "metric", "margin (points)", "95 % interval, main seed", "excludes 0"], rows)
+    doc.h(2, "Genre linear probe on frozen embeddings")
     rows = []
-    base = metrics["linear"]["retrieval"]["windows"]["music_to_motion"]
-    for name, m in metrics.items():
-        r = m["retrieval"]["windows"]["music_to_motion"]
+    for name, model_runs in runs.items():
         rows.append(
             [name]
             + [
-                f"{100 * (r[lv]['model'][key] - base[lv]['model'][key]):+.1f}"
-                for lv in ("exact", "piece", "genre")
-                for key in ("R@1", "mAP")
-            ]
-        )
-    doc.table(
-        ["model (music → motion, windows)"]
-        + [f"Δ {lv} {key}" for lv in ("exact", "piece", "genre") for key in ("R@1", "mAP")],
-        rows,
-    )
-    doc.h(2, "Genre linear probe on frozen embeddings")
-    rows = []
-    for name, m in metrics.items():
-        gm, ga = m["genre_probe"]["motion"], m["genre_probe"]["audio"]
-        rows.append(
-            [
-                name,
-                _pct(gm["window_accuracy"]),
-                _pct(gm["sequence_accuracy"]),
-                _pct(ga["window_accuracy"]),
-                _pct(ga["sequence_accuracy"]),
+                _spread([r["genre_probe"][side][key] for r in model_runs])
+                for side in ("motion", "audio")
+                for key in ("window_accuracy", "sequence_accuracy")
             ]
         )
     gm = first["genre_probe"]["motion"]
@@ -233,10 +237,21 @@ def mclemcd_section(params: dict, doc: Doc) -> None:
     if r is None:
         return
     doc.p(
-        f"Main variant {main_variant}: window accuracy {_pct(r['window_accuracy'])} % against the majority class's "
-        f"{_pct(r['majority_class_window'])} % ({100 * (r['window_accuracy'] - r['majority_class_window']):+.1f} "
-        f"points); {r['pieces_correct']} of {r['pieces']} pieces right."
+        "The ablation grid is one run per variant (the main seed). "
+        f"Main variant {main_variant}, main seed: window accuracy {_pct(r['window_accuracy'])} % against the majority "
+        f"class's {_pct(r['majority_class_window'])} % "
+        f"({100 * (r['window_accuracy'] - r['majority_class_window']):+.1f} points); {r['pieces_correct']} of "
+        f"{r['pieces']} pieces right."
     )
+    head_path = Paths(params).headline("mclemcd")
+    if head_path.exists():
+        head = json.loads(head_path.read_text())
+        doc.p(
+            f"Main variant over {head['seeds']} seeds (mean ± std): window {_spread(head['window_accuracy']['values'])} %, "
+            f"segment {_spread(head['segment_accuracy']['values'])} %, piece {_spread(head['piece_accuracy']['values'])} %; "
+            f"main seed's window accuracy, 95 % bootstrap interval over test windows: "
+            f"[{_pct(head['window_accuracy']['ci95_main_seed'][0])}, {_pct(head['window_accuracy']['ci95_main_seed'][1])}] %."
+        )
     cm = np.array(r["confusion"], dtype=float)
     cm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     genres = summary["genres"]

@@ -1,17 +1,39 @@
 """The DAG's stages: one module per stage, run as ``python -m pipelines.stages.<module> --params params.yaml``.
 
-Stage ``train_<model>`` runs :mod:`pipelines.stages.train` and ``evaluate_<model>`` runs
-:mod:`pipelines.stages.evaluate` (with ``--model``); every other stage's module has its name.
-:mod:`pipelines.dag` declares which stage reads and writes what.
+Stage ``train_<model>_seed<K>`` runs :mod:`pipelines.stages.train` and ``evaluate_<model>_seed<K>``
+runs :mod:`pipelines.stages.evaluate` (with ``--model`` and ``--seed-index``),
+``mclemcd_seed<K>`` runs :mod:`pipelines.stages.mclemcd_seed`; every other stage's module has
+its name. :mod:`pipelines.dag` declares which stage reads and writes what.
 
-Threads: importing this package pins the BLAS / OpenMP thread count of the stage process (and
-so numpy's and torch's) to ``PIPELINES_THREADS`` (default 1) before numpy or torch is loaded.
-Snakemake sets these variables to a rule's ``threads``, DVC and a by-hand run leave them
-unset; pinning them here makes a stage compute the same bytes whichever runs it. Stages that
-parallelise do it with worker processes (``workers``), not BLAS threads.
+Reproducible numerics, set here once, before numpy, scipy, numba or torch is loaded (importing
+this package is the first thing every stage does):
+
+- threads: BLAS / OpenMP threads are pinned to ``PIPELINES_THREADS`` (default 1). Snakemake
+  sets these variables to a rule's ``threads``, DVC and a by-hand run leave them unset, and
+  with 2 threads the audio features already differ in their last bits; pinned, a stage computes
+  the same bytes whichever runs it. Stages parallelise with worker processes (``workers``).
+- CPU kernels: on x86-64 CPUs with AVX2, the libraries are held to their AVX2 code paths —
+  numpy's AVX-512 kernels are disabled (``NPY_DISABLE_CPU_FEATURES``), OpenBLAS uses its
+  Haswell kernels (``OPENBLAS_CORETYPE``), MKL and oneDNN their AVX2 paths (``MKL_CBWR``,
+  ``ONEDNN_MAX_CPU_ISA``), torch its AVX2 kernels (``ATEN_CPU_CAPABILITY``) and numba compiles for a generic x86-64 (``NUMBA_CPU_NAME``) — so
+  the last bits of vectorised sin / exp / matrix products do not depend on which CPU ran the
+  stage. A variable already set in the environment is left alone (except the thread counts).
 """
 
 import os
+import platform
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
 
 _THREADS = os.environ.get("PIPELINES_THREADS", "1")
 for _var in (
@@ -23,3 +45,27 @@ for _var in (
     "NUMEXPR_NUM_THREADS",
 ):
     os.environ[_var] = _THREADS
+
+_FLAGS = _cpu_flags() if platform.machine() in ("x86_64", "AMD64") else set()
+if "avx2" in _FLAGS:
+    # numpy's AVX-512 dispatch targets, each disabled only where the CPU has it (numpy refuses others)
+    _NUMPY_AVX512 = {
+        "AVX512F": {"avx512f"},
+        "AVX512CD": {"avx512cd"},
+        "AVX512_SKX": {"avx512bw", "avx512dq", "avx512vl"},
+        "AVX512_CLX": {"avx512_vnni"},
+        "AVX512_CNL": {"avx512ifma", "avx512vbmi"},
+        "AVX512_ICL": {"avx512_vbmi2", "avx512_bitalg", "avx512_vpopcntdq"},
+        "AVX512_SPR": {"avx512_fp16"},
+    }
+    _disable = [name for name, needs in _NUMPY_AVX512.items() if needs <= _FLAGS]
+    for _var, _value in (
+        ("NPY_DISABLE_CPU_FEATURES", " ".join(_disable)),
+        ("OPENBLAS_CORETYPE", "Haswell"),
+        ("MKL_CBWR", "AVX2"),
+        ("ONEDNN_MAX_CPU_ISA", "AVX2"),
+        ("NUMBA_CPU_NAME", "generic"),
+        ("ATEN_CPU_CAPABILITY", "avx2"),
+    ):
+        if _value:
+            os.environ.setdefault(_var, _value)

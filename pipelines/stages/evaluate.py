@@ -1,6 +1,8 @@
 """Stage ``evaluate_<model>``: the evaluation protocol every model is scored by.
 
-``python -m pipelines.stages.evaluate --params params.yaml --model {linear,clip,temporal}``
+``python -m pipelines.stages.evaluate --params params.yaml --model {linear,clip,temporal} --seed-index K``
+
+Scores training run K (stage ``evaluate_<model>_seed<K>``); stage ``summarize`` gathers the runs.
 
 Retrieval, both ways (music→motion and motion→music), over two explicitly defined
 galleries built from the **test** split's ``train.window_frames``-frame windows:
@@ -19,10 +21,10 @@ Genre linear probe: a logistic regression on frozen training-split embeddings, s
 the test windows and per test sequence by majority vote (:func:`pipelines.evaluation.classification.vote`), for the motion and the audio
 embeddings; chance is the majority-class rate.
 
-Outputs ``results/<dataset>/metrics/<model>.json`` (DVC metrics),
-``results/<dataset>/eval/<model>.npz`` (for the report: the test windows' ``audio`` and
+Outputs ``results/<dataset>/evaluation/<model>/seed<K>.json`` (every number),
+``results/<dataset>/evaluation/<model>/seed<K>.npz`` (for the report: the test windows' ``audio`` and
 ``motion`` embeddings, their ``similarity`` matrix, the exact-pair ``recall`` curve and its
-``recall_chance``, and each window's ``genre``, ``piece`` and ``sequence``) and ``results/<dataset>/plots/recall_<model>.csv`` (DVC plot).
+``recall_chance``, and each window's ``genre``, ``piece`` and ``sequence``, ``id``) and ``results/<dataset>/plots/recall_<model>_seed<K>.csv`` (a DVC plot).
 """
 
 from __future__ import annotations
@@ -45,11 +47,12 @@ from ..training.checkpoint import load_checkpoint
 log = logging.getLogger(__name__)
 
 
-def evaluate_model(params: dict, model_name: str) -> dict:
+def evaluate_model(params: dict, model_name: str, *, seed_index: int = 0) -> dict:
+    """Score training run ``seed_index`` of ``model_name`` on the test split (see the module docstring)."""
     ecfg, tcfg = params["evaluate"], params["train"]
     paths = Paths(params)
-    out = paths.model_files(model_name)
-    ckpt = load_checkpoint(out["checkpoint"], missing_hint=f"run stage train_{model_name} first")
+    out = paths.model_files(model_name, seed_index)
+    ckpt = load_checkpoint(out["checkpoint"], missing_hint=f"run stage train_{model_name}_seed{seed_index} first")
     model = model_from_checkpoint(ckpt)
     W = tcfg["window_frames"]
     train = load_windows(paths.shard_file(W, "train"))
@@ -65,6 +68,8 @@ def evaluate_model(params: dict, model_name: str) -> dict:
     train_genre = [m["genre"] for m in train["meta"]]
     metrics = {
         "model": model_name,
+        "seed_index": seed_index,
+        "seed": ckpt["params"]["seed"],
         "dataset": params["dataset"],
         "window_frames": W,
         "split": "test",
@@ -99,15 +104,17 @@ def evaluate_model(params: dict, model_name: str) -> dict:
             genre=np.array([m["genre"] for m in meta]),
             piece=np.array([m["piece"] for m in meta]),
             sequence=np.array([m["sequence"] for m in meta]),
+            id=np.array([m["id"] for m in meta]),
         )
-    with atomic_file(out["metrics"], "w") as fh:
+    with atomic_file(out["evaluation"], "w") as fh:
         json.dump(metrics, fh, indent=2, sort_keys=True)
         fh.write("\n")
     r = metrics["retrieval"]["windows"]["music_to_motion"]
     log.info(
-        "%s music->motion windows: exact R@1 %.3f (chance %.3f), piece R@1 %.3f (chance %.3f); "
+        "%s seed %d music->motion windows: exact R@1 %.3f (chance %.3f), piece R@1 %.3f (chance %.3f); "
         "motion genre probe %.3f (chance %.3f)",
         model_name,
+        seed_index,
         r["exact"]["model"]["R@1"],
         r["exact"]["chance"]["R@1"],
         r["piece"]["model"]["R@1"],
@@ -119,4 +126,4 @@ def evaluate_model(params: dict, model_name: str) -> dict:
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_stage(evaluate_model, __doc__.splitlines()[0], models=RETRIEVAL_MODELS))
+    raise SystemExit(run_stage(evaluate_model, __doc__.splitlines()[0], models=RETRIEVAL_MODELS, seeded=True))

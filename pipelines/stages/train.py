@@ -1,31 +1,45 @@
-"""Stage ``train_<model>``: fit a retrieval model on the training shards.
+"""Stage ``train_<model>_seed<K>``: fit one training run of a retrieval model on the training shards.
 
-``python -m pipelines.stages.train --params params.yaml --model {linear,clip,temporal}``
+``python -m pipelines.stages.train --params params.yaml --model {linear,clip,temporal} --seed-index K``
 
+Run K uses seed ``seed + K`` (run 0 is the main seed); the DAG trains ``evaluate.seeds`` runs
+of each learned model as separate jobs, and one of ``linear`` (closed form, no randomness).
 Reads ``shards/w<train.window_frames>_{train,val}.h5``, standardises inputs with training
-statistics and fits the model (see :mod:`pipelines.models.retrieval`). The learned models
-train through :func:`pipelines.training.loop.fit` with AdamW on random aligned crops of
-``train.crop_frames`` frames, stop early when the validation InfoNCE loss has not improved
-for ``train.patience`` epochs, and keep the best epoch. Training is seeded and deterministic
-on CPU; the top-level ``device: auto`` uses CUDA when present. Curves go to
-``models/<dataset>/<model>_live/`` through dvclive.
+statistics and fits the model (see :mod:`pipelines.models.retrieval`).
 
-Output: ``models/<dataset>/<model>.pt`` (:mod:`pipelines.training.checkpoint` format) — the
-state dict with the params that made it, the input names and dimensions and the training record.
+The learned models train through :func:`pipelines.training.loop.fit`: AdamW with the
+``train.lr_schedule`` on crops of ``train.crop_frames`` frames augmented by
+:mod:`pipelines.training.augment` (``train.augment``: per-window time shifts of both streams,
+left/right mirroring, turns about the vertical axis), with symmetric InfoNCE whose negatives
+leave out pairs with the very same music (``train.negatives``: several dancers share a piece,
+so such "negatives" would be true matches). After every epoch the validation windows are
+scored; the epoch with the best ``train.select_by`` (default ``val_piece_map``: music → motion
+piece mAP) is kept, and training stops after ``train.patience`` epochs without a better one.
+Training is seeded and deterministic on CPU; the top-level ``device: auto`` uses CUDA when
+present. Curves (loss, validation loss and piece mAP, learning rate, temperature) go to
+``models/<dataset>/<model>/seed<K>_live/`` through dvclive.
+
+Output: ``models/<dataset>/<model>/seed<K>.pt`` (:mod:`pipelines.training.checkpoint`
+format): the state dict with the params that made it, the input names and dimensions and the
+training record.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 import torch
 
 from ..cli import run_stage
-from ..config import Paths
+from ..config import SKELETON_LAYOUT, Paths, run_seed
+from ..data.skeleton import Skeleton
 from ..errors import InputError
+from ..evaluation.retrieval import relevance, retrieval_metrics
 from ..models.registry import RETRIEVAL_MODELS
 from ..models.retrieval import AUDIO_INPUTS, MOTION_INPUTS, build_model, feature_stats, fit_ridge, load_windows
+from ..training.augment import aligned_crops, mirror, random_angles, rotate_about_vertical
 from ..training.checkpoint import save_checkpoint
 from ..training.loop import fit
 from ..training.runtime import pick_device, seed_everything
@@ -33,30 +47,84 @@ from ..training.runtime import pick_device, seed_everything
 log = logging.getLogger(__name__)
 
 
-def validation_loss(
-    model, audio: torch.Tensor, motion: torch.Tensor, *, device: torch.device, batch_size: int
-) -> float:
-    """Mean InfoNCE over validation batches (weighted by batch size; batches of one are skipped)."""
+def lr_lambda(tcfg: dict):
+    """Multiplier of the base learning rate per epoch: ``constant``, or ``cosine`` (linear warm-up
+    over ``warmup_epochs``, then a cosine decay towards 0 at ``max_epochs``)."""
+    warm, total = tcfg["warmup_epochs"], tcfg["max_epochs"]
+    if tcfg["lr_schedule"] == "constant":
+        return lambda epoch: 1.0
+    return lambda epoch: (
+        (epoch + 1) / warm if epoch < warm else 0.5 * (1 + math.cos(math.pi * (epoch - warm) / max(1, total - warm)))
+    )
+
+
+def not_negative_mask(piece_ids: torch.Tensor, music_starts: torch.Tensor, *, rule: str) -> torch.Tensor | None:
+    """(B, B) pairs that are not negatives under ``train.negatives``: ``exclude_same_music`` (same
+    piece and the same music start: identical music), ``exclude_same_piece``, or ``all`` (None)."""
+    if rule == "all":
+        return None
+    same = piece_ids[:, None] == piece_ids[None, :]
+    if rule == "exclude_same_music":
+        same &= music_starts[:, None] == music_starts[None, :]
+    return same
+
+
+@torch.no_grad()
+def validation_scores(model, val: dict, *, device: torch.device, batch_size: int, rule: str) -> dict:
+    """Validation InfoNCE (batches in order, the same negatives rule as training) and music → motion
+    piece mAP over all validation windows (the model selection metric ``val_piece_map``)."""
     losses, weights = [], []
-    for s in range(0, audio.shape[0], batch_size):
-        a = model.embed_audio(audio[s : s + batch_size].to(device))
-        m = model.embed_motion(motion[s : s + batch_size].to(device))
+    a_all, m_all = [], []
+    for s in range(0, val["audio"].shape[0], batch_size):
+        a = model.embed_audio(val["audio"][s : s + batch_size].to(device))
+        m = model.embed_motion(val["motion"][s : s + batch_size].to(device))
+        a_all.append(a.cpu())
+        m_all.append(m.cpu())
         if a.shape[0] > 1:
-            losses.append(float(model.head.loss(a, m)))
+            mask = not_negative_mask(
+                val["piece_id"][s : s + batch_size], val["music_start"][s : s + batch_size], rule=rule
+            )
+            losses.append(float(model.head.loss(a, m, not_negative=mask)))
             weights.append(a.shape[0])
-    return float(np.average(losses, weights=weights))
+    sim = (torch.cat(a_all) @ torch.cat(m_all).t()).numpy()
+    rel = relevance(val["meta"], val["meta"], key="piece")
+    return {
+        "val_loss": float(np.average(losses, weights=weights)),
+        "val_piece_map": retrieval_metrics(sim, rel, ks=(1,))["mAP"],
+    }
+
+
+def _piece_ids(data: dict, pieces: dict) -> None:
+    data["piece_id"] = torch.tensor([pieces.setdefault(m["piece"], len(pieces)) for m in data["meta"]])
+    data["music_start"] = torch.tensor([int(m["audio_start_frame"]) for m in data["meta"]])
 
 
 def train_contrastive(
-    model, train: dict, val: dict, *, cfg: dict, tcfg: dict, seed: int, device: torch.device, live=None
+    model,
+    train: dict,
+    val: dict,
+    *,
+    cfg: dict,
+    tcfg: dict,
+    seed: int,
+    device: torch.device,
+    skeleton: Skeleton,
+    live=None,
 ) -> dict:
-    """AdamW on random aligned crops, early stopping on the validation loss. Returns the training record."""
+    """AdamW with the learning-rate schedule on augmented aligned crops; the epoch with the best
+    ``train.select_by`` on the validation windows is kept. Returns the training record."""
     model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(tcfg))
     gen = torch.Generator().manual_seed(seed)
     n, T = train["audio"].shape[:2]
     crop = min(tcfg["crop_frames"], T)
-    bs = tcfg["batch_size"]
+    bs, aug, rule = tcfg["batch_size"], tcfg["augment"], tcfg["negatives"]
+    pieces: dict = {}
+    _piece_ids(train, pieces)
+    _piece_ids(val, pieces)
+    mirror_index = torch.as_tensor(skeleton.mirror_index)
+    J = skeleton.num_joints
 
     def batches(epoch: int):
         order = torch.randperm(n, generator=gen)
@@ -64,41 +132,64 @@ def train_contrastive(
             idx = order[s : s + bs]
             if idx.numel() < 2:
                 continue
-            off = int(torch.randint(0, T - crop + 1, (1,), generator=gen))
+            a, m, off = aligned_crops(
+                train["audio"][idx], train["motion"][idx], crop=crop, generator=gen, per_window=aug["time_shift"]
+            )
+            m = m.view(*m.shape[:2], -1, J, 3)  # (B, crop, streams, J, 3)
+            if aug["mirror_prob"] > 0:
+                which = torch.rand(len(idx), generator=gen) < aug["mirror_prob"]
+                m = mirror(m, mirror_index=mirror_index, which=which)
+            if aug["rotate_deg"] > 0:
+                m = rotate_about_vertical(
+                    m,
+                    angles=random_angles(len(idx), max_deg=aug["rotate_deg"], generator=gen),
+                    up_axis=skeleton.up_axis,
+                )
             yield {
-                "audio": train["audio"][idx, off : off + crop].to(device),
-                "motion": train["motion"][idx, off : off + crop].to(device),
+                "audio": a.to(device),
+                "motion": m.flatten(2).to(device),
+                "piece_id": train["piece_id"][idx],
+                "music_start": train["music_start"][idx] + off,
             }
 
     def loss(batch: dict, epoch: int) -> dict:
-        return {"infonce": model.head.loss(model.embed_audio(batch["audio"]), model.embed_motion(batch["motion"]))}
+        mask = not_negative_mask(batch["piece_id"], batch["music_start"], rule=rule)
+        return {
+            "infonce": model.head.loss(
+                model.embed_audio(batch["audio"]), model.embed_motion(batch["motion"]), not_negative=mask
+            )
+        }
 
     def validate() -> dict:
         return {
-            "val_loss": validation_loss(model, val["audio"], val["motion"], device=device, batch_size=bs),
+            **validation_scores(model, val, device=device, batch_size=bs, rule=rule),
             "temperature": model.head.temperature,
         }
 
     return fit(
         model,
         optimizer=opt,
+        scheduler=sched,
         epochs=tcfg["max_epochs"],
         batches=batches,
         loss=loss,
         validate=validate,
-        monitor="val_loss",
+        monitor=tcfg["select_by"],
+        mode="min" if tcfg["select_by"] == "val_loss" else "max",
         patience=tcfg["patience"],
         live=live,
         desc=f"train {type(model).__name__}",
     )
 
 
-def train_model(params: dict, model_name: str):
-    """Fit ``model_name`` and write its checkpoint; returns the checkpoint path."""
+def train_model(params: dict, model_name: str, *, seed_index: int = 0):
+    """Fit run ``seed_index`` of ``model_name`` (seed ``seed + seed_index``) and write its checkpoint;
+    returns the checkpoint path."""
     tcfg = params["train"]
     paths = Paths(params)
-    out = paths.model_files(model_name)
-    seed_everything(params["seed"])
+    out = paths.model_files(model_name, seed_index)
+    seed = run_seed(params, seed_index)
+    seed_everything(seed)
     W = tcfg["window_frames"]
     train = load_windows(paths.shard_file(W, "train"))
     val = load_windows(paths.shard_file(W, "val"))
@@ -120,15 +211,24 @@ def train_model(params: dict, model_name: str):
         from dvclive import Live
 
         with Live(dir=str(out["live"]), save_dvc_exp=False, dvcyaml=False) as live:
-            live.log_params({"model": model_name, **cfg, **tcfg})
+            live.log_params({"model": model_name, "seed": seed, **cfg, **tcfg})
             record = train_contrastive(
-                model, train, val, cfg=cfg, tcfg=tcfg, seed=params["seed"], device=device, live=live
+                model,
+                train,
+                val,
+                cfg=cfg,
+                tcfg=tcfg,
+                seed=seed,
+                device=device,
+                skeleton=Skeleton(SKELETON_LAYOUT[params["dataset"]]),
+                live=live,
             )
     save_checkpoint(
         out["checkpoint"],
         state_dict=model.state_dict(),
         model=model_name,
-        params={model_name: cfg, "train": tcfg, "seed": params["seed"], "dataset": params["dataset"]},
+        params={model_name: cfg, "train": tcfg, "seed": seed, "dataset": params["dataset"]},
+        seed_index=seed_index,
         dims=dims,
         inputs={"audio": list(AUDIO_INPUTS), "motion": list(MOTION_INPUTS)},
         train_windows=int(train["audio"].shape[0]),
@@ -149,4 +249,4 @@ def train_model(params: dict, model_name: str):
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_stage(train_model, __doc__.splitlines()[0], models=RETRIEVAL_MODELS))
+    raise SystemExit(run_stage(train_model, __doc__.splitlines()[0], models=RETRIEVAL_MODELS, seeded=True))

@@ -39,6 +39,7 @@ def fit(
     min_delta: float = 1e-4,
     live=None,
     desc: str = "train",
+    scheduler=None,
 ) -> dict:
     """Train ``model`` in place; returns the training record.
 
@@ -72,6 +73,9 @@ def fit(
             for k, v in terms.items():
                 sums[k] += float(v.detach()) * n
         row = {"epoch": epoch, "train_loss": total / max(count, 1)}
+        if scheduler is not None:
+            row["lr"] = optimizer.param_groups[0]["lr"]
+            scheduler.step()
         if len(sums) > 1:
             row.update({k: v / max(count, 1) for k, v in sums.items()})
         if validate is not None:

@@ -1,0 +1,177 @@
+"""Stage ``summarize``: every model's headline numbers over seeds, and the margins with intervals.
+
+``python -m pipelines.stages.summarize --params params.yaml``
+
+For each retrieval model it reads the runs' ``results/<dataset>/evaluation/<model>/seed<K>.json``
+and ``.npz`` and writes ``results/<dataset>/metrics/<model>.json`` (the DVC metrics file:
+a handful of numbers): music → motion retrieval over the test windows (piece R@1, piece mAP,
+exact R@10, exact median rank) and the genre probe on motion embeddings, each as mean ± std
+over the seeds (``evaluate.seeds`` runs; one for the deterministic ``linear``), with a 95 %
+bootstrap interval over the test queries of the main seed (``evaluate.bootstrap_draws``) and
+its chance level. ``results/<dataset>/metrics/mclemcd.json`` does the same for MCLEMCD's main
+variant (the grid's run plus stages ``mclemcd_seed<K>``).
+
+``results/<dataset>/comparison.json`` holds the margins: each learned retrieval model against
+the ``linear`` baseline (same test queries: a paired bootstrap over queries of the main seed,
+and the spread of the margin over seeds) and MCLEMCD's main variant against the majority class
+(paired over test windows), each with ``excludes_zero`` for its 95 % interval.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+
+from ..cli import run_stage
+from ..config import Paths, seed_indices
+from ..evaluation.classification import correct_and_majority
+from ..evaluation.retrieval import per_query_metrics, relevance
+from ..evaluation.stats import bootstrap_ci, excludes_zero, mean_std, paired_bootstrap_ci
+from ..files import write_json
+from ..models.registry import DETERMINISTIC, RETRIEVAL_MODELS, Variant
+
+log = logging.getLogger(__name__)
+
+#: Headline retrieval numbers: name -> (relevance level, per-query key, aggregate), music → motion, windows.
+HEADLINE = {
+    "piece_R@1": ("piece", "R@1", "mean"),
+    "piece_mAP": ("piece", "AP", "mean"),
+    "exact_R@10": ("exact", "R@10", "mean"),
+    "exact_median_rank": ("exact", "rank", "median"),
+}
+LEVEL_KEY = {"exact": "id", "piece": "piece", "genre": "genre"}
+AGGREGATE_JSON = {"mean": "mAP", "median": "median_rank"}
+
+
+def _per_query(npz: dict, level: str, ks: tuple[int, ...]) -> dict:
+    meta = [{"id": i, "piece": p, "genre": g} for i, p, g in zip(npz["id"], npz["piece"], npz["genre"])]
+    return per_query_metrics(npz["similarity"], relevance(meta, meta, key=LEVEL_KEY[level]), ks=ks)
+
+
+def _json_value(metrics: dict, level: str, key: str) -> float:
+    entry = metrics["retrieval"]["windows"]["music_to_motion"][level]["model"]
+    return entry["median_rank" if key == "rank" else "mAP" if key == "AP" else key]
+
+
+def _chance_value(metrics: dict, level: str, key: str) -> float:
+    entry = metrics["retrieval"]["windows"]["music_to_motion"][level]["chance"]
+    return entry["median_rank" if key == "rank" else "mAP" if key == "AP" else key]
+
+
+def retrieval_headline(params: dict, model: str) -> tuple[dict, dict]:
+    """The model's headline dict and the main seed's per-query arrays per headline number."""
+    paths, ecfg = Paths(params), params["evaluate"]
+    ks = tuple(sorted(set(ecfg["ks"]) | {1, 10}))
+    runs = [json.loads(paths.model_files(model, k)["evaluation"].read_text()) for k in seed_indices(params, model)]
+    with np.load(paths.model_files(model, 0)["eval"]) as z:
+        main = {k: z[k] for k in ("similarity", "id", "piece", "genre")}
+    out = {
+        "model": model,
+        "seeds": len(runs),
+        "deterministic": model in DETERMINISTIC,
+        "test_windows": runs[0]["retrieval"]["windows"]["size"],
+        "best_epoch": mean_std([r["best_epoch"] for r in runs]),
+    }
+    per_query = {}
+    for name, (level, key, agg) in HEADLINE.items():
+        q = _per_query(main, level, ks)[key]
+        per_query[name] = q
+        stat = np.median if agg == "median" else np.mean
+        out[name] = {
+            **mean_std([_json_value(r, level, key) for r in runs]),
+            "ci95_main_seed": bootstrap_ci(q, draws=ecfg["bootstrap_draws"], seed=params["seed"], statistic=stat),
+            "chance": _chance_value(runs[0], level, key),
+        }
+    probe = [r["genre_probe"]["motion"] for r in runs]
+    out["genre_probe_motion_window"] = {
+        **mean_std([p["window_accuracy"] for p in probe]),
+        "chance": probe[0]["chance_window"],
+    }
+    return out, per_query
+
+
+def mclemcd_headline(params: dict) -> tuple[dict, dict] | None:
+    """MCLEMCD's main variant over seeds and its margin over the majority class (None without the grid's run)."""
+    paths, ecfg = Paths(params), params["evaluate"]
+    grid = json.loads((paths.results / "mclemcd" / "metrics.json").read_text())
+    name = Variant(**params["mclemcd"]["main"]).name
+    if name not in grid["variants"]:
+        return None
+    runs = [grid["variants"][name]] + [
+        json.loads((paths.results / "mclemcd" / f"main_seed{k}.json").read_text()) for k in range(1, ecfg["seeds"])
+    ]
+    out = {
+        "model": "mclemcd",
+        "variant": name,
+        "protocol": grid["protocol"],
+        "seeds": len(runs),
+        "test_windows": runs[0]["windows"],
+    }
+    for key in ("window_accuracy", "segment_accuracy", "piece_accuracy"):
+        out[key] = mean_std([r[key] for r in runs])
+    out["majority_class_window"] = runs[0]["majority_class_window"]
+    correct, is_major = correct_and_majority(
+        runs[0]["confusion"], genres=grid["genres"], majority=runs[0].get("majority_class")
+    )
+    out["window_accuracy"]["ci95_main_seed"] = bootstrap_ci(correct, draws=ecfg["bootstrap_draws"], seed=params["seed"])
+    margin_ci = paired_bootstrap_ci(correct, is_major, draws=ecfg["bootstrap_draws"], seed=params["seed"])
+    margin = {
+        "model": name,
+        "baseline": "majority class",
+        "metric": "window accuracy",
+        **{k: v for k, v in mean_std([r["window_accuracy"] - r["majority_class_window"] for r in runs]).items()},
+        "ci95_main_seed": margin_ci,
+        "excludes_zero": excludes_zero(margin_ci),
+    }
+    return out, margin
+
+
+def main(params: dict) -> None:
+    paths, ecfg = Paths(params), params["evaluate"]
+    heads, per_query = {}, {}
+    for model in RETRIEVAL_MODELS:
+        heads[model], per_query[model] = retrieval_headline(params, model)
+        write_json(paths.headline(model), heads[model])
+    margins = []
+    base = heads["linear"]
+    for model in RETRIEVAL_MODELS:
+        if model == "linear":
+            continue
+        for name in ("piece_R@1", "piece_mAP"):
+            ci = paired_bootstrap_ci(
+                per_query[model][name], per_query["linear"][name], draws=ecfg["bootstrap_draws"], seed=params["seed"]
+            )
+            diff = mean_std([v - base[name]["mean"] for v in heads[model][name]["values"]])
+            margins.append(
+                {
+                    "model": model,
+                    "baseline": "linear",
+                    "metric": f"music → motion {name}",
+                    **diff,
+                    "ci95_main_seed": ci,
+                    "excludes_zero": excludes_zero(ci),
+                }
+            )
+    mc = mclemcd_headline(params)
+    if mc is not None:
+        write_json(paths.headline("mclemcd"), mc[0])
+        margins.append(mc[1])
+    write_json(paths.results / "comparison.json", {"dataset": params["dataset"], "margins": margins})
+    for m in margins:
+        log.info(
+            "%s − %s, %s: %+.3f ± %.3f over %d seeds; main seed 95%% CI [%+.3f, %+.3f]%s",
+            m["model"],
+            m["baseline"],
+            m["metric"],
+            m["mean"],
+            m["std"],
+            m["n"],
+            *m["ci95_main_seed"],
+            "" if m["excludes_zero"] else " (includes 0)",
+        )
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_stage(main, __doc__.splitlines()[0]))

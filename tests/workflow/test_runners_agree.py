@@ -1,0 +1,59 @@
+"""Snakemake and DVC continue each other's work: after either runner has run the DAG, the other
+finds nothing to do (tiny config, the real commands)."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipelines.config import REPO_ROOT
+
+from ..helpers import make_params, write_params
+
+pytestmark = pytest.mark.slow  # runs the whole (tiny) pipeline three times
+
+
+def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
+    assert out.returncode == 0, (cmd, out.stdout[-3000:], out.stderr[-3000:])
+    return out
+
+
+def test_snakemake_and_dvc_agree_on_what_is_up_to_date(tmp_path):
+    work = tmp_path / "wf"
+    work.mkdir()
+    for item in ("Snakefile", "workflow", "pipelines", ".dvcignore"):
+        src = REPO_ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(
+            src, work / item, **({"ignore": shutil.ignore_patterns("__pycache__")} if src.is_dir() else {})
+        )
+    params = make_params(tmp_path, evaluate__seeds=1)
+    params["data_dir"], params["results_dir"], params["models_dir"] = "data", "results", "models"
+    write_params(work / "params.yaml", params)
+    python = sys.executable
+    _run([python, "-m", "pipelines.dag", "--write", "--params", "params.yaml", "--output", "dvc.yaml"], work)
+    _run([python, "-m", "dvc", "init", "--no-scm", "-q"], work)
+    smk = [python, "-m", "snakemake", "--cores", "2"]
+
+    # DVC first: then Snakemake schedules nothing
+    _run([python, "-m", "dvc", "repro", "-q"], work)
+    lock = (work / "dvc.lock").read_text()
+    dry = _run(smk + ["-n", "all"], work)
+    assert "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout[-3000:]
+
+    # Snakemake from scratch on the same inputs: DVC finds every stage up to date and runs none
+    for out in ("data", "results", "models", "logs", ".snakemake"):
+        shutil.rmtree(work / out, ignore_errors=True)
+    _run(smk + ["all"], work)
+    assert list(work.rglob(".snakemake_timestamp")), "Snakemake marked no directory output"
+    status = _run([python, "-m", "dvc", "status"], work)
+    assert "Data and pipelines are up to date" in status.stdout, status.stdout[-3000:]
+    repro = _run([python, "-m", "dvc", "repro"], work)
+    assert "Running stage" not in repro.stdout, repro.stdout[-3000:]
+    assert (work / "dvc.lock").read_text() == lock
+    assert yaml.safe_load(lock)["stages"]["acquire"]["outs"]
