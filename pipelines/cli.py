@@ -32,18 +32,22 @@ def run_stage(
     *,
     models: Sequence[str] | None = None,
     seeded: bool = False,
+    folded: bool = False,
 ) -> int:
     """Thin CLI wrapper: parse args, load params, run ``main``; bad input -> one line, exit 1.
 
     With ``models``, the stage also takes ``--model`` and is called as ``main(params, model)``;
     with ``seeded``, it takes ``--seed-index K`` (training run K, seed ``seed + K``) and gets
-    ``seed_index=K`` as a keyword.
+    ``seed_index=K`` as a keyword; with ``folded``, ``--fold F`` (cross-validation fold F) gives
+    ``fold=F`` (None without the option).
     """
     parser = stage_parser(description)
     if models:
         parser.add_argument("--model", required=True, choices=list(models))
     if seeded:
         parser.add_argument("--seed-index", type=int, default=0, help="training run (seed = params seed + index)")
+    if folded:
+        parser.add_argument("--fold", type=int, default=None, help="cross-validation fold (evaluate.protocol: kfold)")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -53,7 +57,10 @@ def run_stage(
     try:
         params = load_params(args.params)
         positional = (params, args.model) if models else (params,)
-        main(*positional, **({"seed_index": args.seed_index} if seeded else {}))
+        keywords = {"seed_index": args.seed_index} if seeded else {}
+        if folded:
+            keywords["fold"] = args.fold
+        main(*positional, **keywords)
     except (InputError, ParamsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -193,10 +193,10 @@ class Paths:
     def shard_file(self, window_frames: int, split: str) -> Path:
         return self.shards / f"w{window_frames}_{split}.h5"
 
-    def model_files(self, model: str, seed_index: int = 0) -> dict[str, Path]:
-        """Where one training run (``seed_index``) of a retrieval model keeps its checkpoint, training
-        curves and evaluation outputs, and where the model's headline over all runs goes."""
-        run = f"seed{seed_index}"
+    def model_files(self, model: str, run: str = "seed0") -> dict[str, Path]:
+        """Where one training run (``seed<K>`` or ``fold<F>``, see :func:`runs`) of a retrieval model
+        keeps its checkpoint, training curves and evaluation outputs, and where the model's headline
+        over all runs goes."""
         return {
             "checkpoint": self.models / model / f"{run}.pt",
             "live": self.models / model / f"{run}_live",
@@ -209,6 +209,19 @@ class Paths:
     def headline(self, model: str) -> Path:
         """A model's headline numbers over seeds (the file DVC shows as its metrics)."""
         return self.results / "metrics" / f"{model}.json"
+
+
+def runs(params: dict, model: str) -> list[dict]:
+    """The training runs of ``model`` under ``evaluate.protocol``: one per seed (``splits``; see
+    :func:`seed_indices`) or one per fold (``kfold``, main seed). Each run is a dict with its
+    ``name`` (``seed<K>`` / ``fold<F>``), ``seed_index`` and ``fold`` (None under ``splits``)."""
+    if params["evaluate"]["protocol"] == "kfold":
+        return [{"name": f"fold{f}", "seed_index": 0, "fold": f} for f in range(params["evaluate"]["folds"])]
+    return [{"name": f"seed{k}", "seed_index": k, "fold": None} for k in seed_indices(params, model)]
+
+
+def run_name(*, seed_index: int = 0, fold: int | None = None) -> str:
+    return f"fold{fold}" if fold is not None else f"seed{seed_index}"
 
 
 def seed_indices(params: dict, model: str) -> list[int]:

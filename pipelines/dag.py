@@ -19,7 +19,7 @@ import yaml
 
 from .cli import n_workers
 from .codedeps import module_files
-from .config import REPO_ROOT, Paths, aistpp_location, load_params, seed_indices
+from .config import REPO_ROOT, Paths, aistpp_location, load_params, runs
 from .files import atomic_file
 from .models.registry import LEARNED, RETRIEVAL_MODELS
 
@@ -207,35 +207,42 @@ def stages(params: dict) -> dict[str, Stage]:
     run_files, main_evals = [], []
     for m in RETRIEVAL_MODELS:
         learned = m in LEARNED
-        for k in seed_indices(params, m):
-            files = {key: str(v) for key, v in p.model_files(m, k).items()}
+        model_runs = runs(params, m)
+        for run in model_runs:
+            name, main = run["name"], run is model_runs[0]
+            args = f"--model {m} --seed-index {run['seed_index']}" + (
+                f" --fold {run['fold']}" if run["fold"] is not None else ""
+            )
+            files = {key: str(v) for key, v in p.model_files(m, name).items()}
             ckpt = files["checkpoint"]
             all_stages.append(
                 Stage(
-                    f"train_{m}_seed{k}",
+                    f"train_{m}_{name}",
                     [shards],
-                    ["seed", "device", "train", m],
+                    ["seed", "device", "train", m]
+                    + (["evaluate.folds", "evaluate.val_fraction"] if run["fold"] is not None else []),
                     [ckpt] + ([files["live"]] if learned else []),
                     out_dirs=[files["live"]] if learned else [],
                     module="train",
-                    args=f"--model {m} --seed-index {k}",
+                    args=args,
                     gpu=learned,
                 )
             )
             all_stages.append(
                 Stage(
-                    f"evaluate_{m}_seed{k}",
+                    f"evaluate_{m}_{name}",
                     [shards, ckpt],
-                    ["seed", "evaluate.ks", "evaluate.chance_draws"],
+                    ["seed", "evaluate.ks", "evaluate.chance_draws"]
+                    + (["evaluate.folds", "evaluate.val_fraction"] if run["fold"] is not None else []),
                     [files["evaluation"], files["eval"]],
-                    plots=[files["recall_plot"]] if k == 0 else [],
+                    plots=[files["recall_plot"]] if main else [],
                     module="evaluate",
-                    args=f"--model {m} --seed-index {k}",
-                    captions={files["evaluation"]: {**CAPTION["metrics"], "subcategory": m}} if k == 0 else {},
+                    args=args,
+                    captions={files["evaluation"]: {**CAPTION["metrics"], "subcategory": m}} if main else {},
                 )
             )
             run_files += [files["evaluation"], files["eval"]]
-            if k == 0:
+            if main:
                 main_evals.append(files["eval"])
     mc_results = f"{p.results}/mclemcd"
     all_stages.append(
@@ -268,7 +275,15 @@ def stages(params: dict) -> dict[str, Stage]:
         Stage(
             "summarize",
             run_files + [f"{mc_results}/metrics.json"] + mc_seed_files,
-            ["seed", "evaluate.seeds", "evaluate.bootstrap_draws", "evaluate.ks", "mclemcd.main"],
+            [
+                "seed",
+                "evaluate.protocol",
+                "evaluate.seeds",
+                "evaluate.folds",
+                "evaluate.bootstrap_draws",
+                "evaluate.ks",
+                "mclemcd.main",
+            ],
             [comparison],
             metrics=headlines,
         )
@@ -281,7 +296,7 @@ def stages(params: dict) -> dict[str, Stage]:
             + headlines
             + run_files
             + [f"{mc_results}/metrics.json", f"{mc_results}/tables"],
-            ["mclemcd.main", "evaluate.seeds"],
+            ["mclemcd.main", "evaluate.protocol", "evaluate.seeds", "evaluate.folds"],
             [f"{rep}/report.html", f"{rep}/report.md", f"{rep}/report_figures"],
             out_dirs=[f"{rep}/report_figures"],
             captions={f"{rep}/report.html": CAPTION["report"], f"{rep}/report_figures": CAPTION["figures"]},
@@ -316,14 +331,19 @@ def dvc_yaml(params: dict) -> str:
             {
                 "Recall@K, music to motion, test windows (exact pair)": {
                     "x": "k",
-                    "y": {f"{results}/plots/recall_{m}_seed0.csv": ["recall", "chance"] for m in RETRIEVAL_MODELS},
+                    "y": {
+                        f"{results}/plots/recall_{m}_{runs(params, m)[0]['name']}.csv": ["recall", "chance"]
+                        for m in RETRIEVAL_MODELS
+                    },
                 }
             },
             {
                 "Validation piece mAP per epoch, main seed": {
                     "x": "step",
                     "y": {
-                        f"{Paths(params).models}/{m}/seed0_live/plots/metrics/val_piece_map.tsv": "val_piece_map"
+                        f"{Paths(params).models}/{m}/{runs(params, m)[0]['name']}_live/plots/metrics/val_piece_map.tsv": (
+                            "val_piece_map"
+                        )
                         for m in LEARNED
                     },
                 }

@@ -107,16 +107,16 @@ def run_all(params: dict) -> None:
 def run_models(params: dict) -> None:
     """Train and evaluate every run of every retrieval model and MCLEMCD, summarize, then write
     the report, in-process."""
-    from pipelines.config import seed_indices
+    from pipelines.config import runs
     from pipelines.models.registry import RETRIEVAL_MODELS
     from pipelines.stages import mclemcd, mclemcd_seed, report, summarize
     from pipelines.stages.evaluate import evaluate_model
     from pipelines.stages.train import train_model
 
     for name in RETRIEVAL_MODELS:
-        for k in seed_indices(params, name):
-            train_model(params, name, seed_index=k)
-            evaluate_model(params, name, seed_index=k)
+        for run in runs(params, name):
+            train_model(params, name, seed_index=run["seed_index"], fold=run["fold"])
+            evaluate_model(params, name, seed_index=run["seed_index"], fold=run["fold"])
     mclemcd.main(params)
     for k in range(1, params["evaluate"]["seeds"]):
         mclemcd_seed.main(params, seed_index=k)

@@ -57,6 +57,47 @@ def derive_split(names: list[str], *, fraction: float, seed: int, key=lambda n: 
     return {n for n in names if key(n) in picked}
 
 
+def assign_splits(groups: list[str], *, named: dict, val_fraction: float, test_fraction: float, seed: int,
+                  source: str, need_val: bool = True) -> tuple[dict[str, str], str]:
+    """Split of every group (a dance, a source video) and how val was chosen.
+
+    Groups named in ``named`` (``{"val": [...], "test": [...], "train": [...]}``) go where they
+    are named and the others to train (or nowhere, when ``train`` is named too); a name that is
+    not among ``groups`` is an :class:`InputError` naming ``source``.
+    Without names, ``test_fraction`` and ``val_fraction`` of the groups are drawn in a seeded,
+    name-stable order. When val ends up empty while ``need_val``, one training group is moved to
+    val (``"derived"``); when that would leave no training group, or no test group is left, the
+    split is refused with one line naming ``source``.
+    """
+    order = sorted(groups, key=lambda n: (stable_hash(f"{seed}:{n}"), n))
+    if named:
+        known = set(groups)
+        for split, names in named.items():
+            unknown = [n for n in names if n not in known]
+            if unknown:
+                raise InputError(source, f"splits.{split} names {', '.join(unknown)}, which the dataset does not have")
+        split_of = {n: split for split, names in named.items() for n in names}
+        rest = "train" if "train" not in named else None
+        split_of = {n: split_of.get(n, rest) for n in order}
+        split_of = {n: s for n, s in split_of.items() if s is not None}
+        val_source = "named in params"
+    else:
+        n_test = max(1, int(round(test_fraction * len(order)))) if len(order) >= 3 else 0
+        n_val = max(1, int(round(val_fraction * len(order)))) if len(order) >= 3 else 0
+        split_of = {n: ("test" if i < n_test else "val" if i < n_test + n_val else "train") for i, n in enumerate(order)}
+        val_source = "drawn from the fractions"
+    if need_val and "val" not in split_of.values():
+        train = [n for n in order if split_of.get(n) == "train"]
+        if len(train) < 2:
+            raise InputError(source, f"no validation group and {len(train)} training group(s) to derive one from: "
+                                     "name one under splits.val or add data")
+        split_of[train[0]] = "val"
+        val_source = "derived: one training group moved to val"
+    if need_val and "test" not in split_of.values():
+        raise InputError(source, "no test group: name one under splits.test or raise test_fraction")
+    return split_of, val_source
+
+
 def index_aist_layout(root: Path, music_dir: Path, *, keypoints: str, val_fraction: float,
                       seed: int, skips: Skips) -> tuple[list[dict], list[dict], dict]:
     """Index an AIST++ tree (the real one, or the synthetic one written in its layout).
@@ -121,7 +162,7 @@ def index_aist_layout(root: Path, music_dir: Path, *, keypoints: str, val_fracti
 
 
 def index_musictodance(root: Path, *, val_fraction: float, test_fraction: float, seed: int,
-                       skips: Skips, motion_fps: int) -> tuple[list[dict], list[dict], dict]:
+                       skips: Skips, motion_fps: int, splits: dict | None = None) -> tuple[list[dict], list[dict], dict]:
     """Index MusicToDance dance folders, split by dance (no dance in two splits)."""
     if not root.is_dir():
         raise InputError(root, "MusicToDance folder not found")
@@ -141,19 +182,19 @@ def index_musictodance(root: Path, *, val_fraction: float, test_fraction: float,
             skips.handle(d.name, InputError(d / "config.json", f"needs an integer start_position: {exc}"))
             continue
         good.append((d, start))
-    names = [d.name for d, _ in good]
-    order = sorted(names, key=lambda n: (stable_hash(f"{seed}:{n}"), n))
-    n_test = max(1, int(round(test_fraction * len(order)))) if len(order) >= 3 else 0
-    n_val = max(1, int(round(val_fraction * len(order)))) if len(order) >= 3 else 0
-    split_of = {n: ("test" if i < n_test else "val" if i < n_test + n_val else "train") for i, n in enumerate(order)}
+    split_of, val_source = assign_splits([d.name for d, _ in good], named=splits or {}, val_fraction=val_fraction,
+                                         test_fraction=test_fraction, seed=seed,
+                                         source="params.yaml: datasets.musictodance")
     rows = []
     for d, start in good:
+        if d.name not in split_of:  # left out of every named split
+            continue
         genre = d.name.split("_")[1]
         rows.append({"sequence": d.name, "piece": d.name, "genre": genre, "dancer": "",
                      "split": split_of[d.name], "motion_path": str(d / "skeletons.json"),
                      "motion_key": "skeletons", "audio_path": str(d / "audio.mp3"),
                      "audio_offset_s": start / motion_fps})
-    return rows, [], {"val_source": "derived by dance", "dances": len(rows)}
+    return rows, [], {"val_source": f"by dance, {val_source}", "dances": len(rows)}
 
 
 def load_keypoints(path: str | Path, key: str) -> np.ndarray:
@@ -185,7 +226,7 @@ def load_keypoints(path: str | Path, key: str) -> np.ndarray:
 
 
 def index_youtube(clips_dir: Path, *, val_fraction: float, test_fraction: float, drop_glitchy: bool,
-                  seed: int, skips: Skips) -> tuple[list[dict], list[dict], dict]:
+                  seed: int, skips: Skips, splits: dict | None = None) -> tuple[list[dict], list[dict], dict]:
     """Index the clips that stage ``youtube_clips`` cut and stage ``pose`` processed.
 
     Every clip is its own music piece (``audio.wav``, the full mix); the motion is its
@@ -211,11 +252,18 @@ def index_youtube(clips_dir: Path, *, val_fraction: float, test_fraction: float,
         rows.append({"sequence": c["clip"], "piece": c["clip"], "genre": "YT", "dancer": "", "split": "",
                      "source": c["url"].strip(), "motion_path": str(pose), "motion_key": "mediapipe_world",
                      "audio_path": str(audio), "audio_offset_s": 0.0})
-    sources = sorted({r["source"] for r in rows}, key=lambda s: (stable_hash(f"{seed}:{s}"), s))
-    n_test = int(round(test_fraction * len(sources)))
-    n_val = int(round(val_fraction * len(sources)))
-    split_of = {s: ("test" if i < n_test else "val" if i < n_test + n_val else "train") for i, s in enumerate(sources)}
+    sources = sorted({r["source"] for r in rows})
+    if splits:
+        split_of, val_source = assign_splits(sources, named=splits, val_fraction=val_fraction,
+                                             test_fraction=test_fraction, seed=seed,
+                                             source="params.yaml: datasets.youtube", need_val=False)
+    else:  # no model trains on the clips yet: a short list may leave val and test empty
+        order = sorted(sources, key=lambda s: (stable_hash(f"{seed}:{s}"), s))
+        n_test, n_val = int(round(test_fraction * len(order))), int(round(val_fraction * len(order)))
+        split_of = {s: ("test" if i < n_test else "val" if i < n_test + n_val else "train") for i, s in enumerate(order)}
+        val_source = "drawn from the fractions"
+    rows = [r for r in rows if r["source"] in split_of]
     for r in rows:
         r["split"] = split_of[r.pop("source")]
-    return rows, excluded, {"val_source": "derived by source video", "source_videos": len(sources),
+    return rows, excluded, {"val_source": f"by source video, {val_source}", "source_videos": len(sources),
                             "clips_listed": len(clips)}

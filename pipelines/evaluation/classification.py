@@ -54,6 +54,18 @@ def majority_class(labels: Sequence[str]) -> str | None:
     return min(counts, key=lambda g: (-counts[g], g))
 
 
+def per_class_recall(confusion: np.ndarray, labels: Sequence[str]) -> dict[str, float]:
+    """Recall of every class that has test items (rows of ``confusion`` are the truth)."""
+    cm = np.asarray(confusion, dtype=float)
+    return {str(g): float(cm[i, i] / cm[i].sum()) for i, g in enumerate(labels) if cm[i].sum() > 0}
+
+
+def balanced_accuracy(confusion: np.ndarray, labels: Sequence[str]) -> float:
+    """Mean recall over the classes that have test items: chance is 1 / their number, whatever the imbalance."""
+    recall = per_class_recall(confusion, labels)
+    return float(np.mean(list(recall.values()))) if recall else 0.0
+
+
 def genre_probe(
     train_emb: np.ndarray, train_genre: list[str], test_emb: np.ndarray, test_meta: list[dict], *, seed: int
 ) -> dict:
@@ -72,14 +84,17 @@ def genre_probe(
     seq_vote = vote(probs, [m["sequence"] for m in test_meta])
     seq_true = {m["sequence"]: m["genre"] for m in test_meta}
     majority = majority_class(train_genre)
+    confusion = confusion_matrix(y_test, pred, labels=labels)
     return {
         "window_accuracy": float(np.mean(pred == y_test)),
+        "balanced_accuracy": balanced_accuracy(confusion, labels),
+        "per_genre_recall": per_class_recall(confusion, labels),
         "sequence_accuracy": float(np.mean([classes[seq_vote[s]] == seq_true[s] for s in seq_true])),
         "chance_window": float(np.mean(y_test == majority)),
         "chance_sequence": float(np.mean([seq_true[s] == majority for s in seq_true])),
         "chance_uniform": 1.0 / len(labels),
         "labels": labels,
-        "confusion": confusion_matrix(y_test, pred, labels=labels).tolist(),
+        "confusion": confusion.tolist(),
         "test_windows": int(len(y_test)),
         "test_sequences": len(seq_true),
     }
@@ -102,8 +117,14 @@ def genre_accuracy(
     majority_index = genres.index(majority) if majority is not None else -1
     confusion = np.zeros((len(genres), len(genres)), dtype=int)
     np.add.at(confusion, (truth, pred), 1)
+    piece_confusion = np.zeros((len(genres), len(genres)), dtype=int)
+    for p_, v in piece_vote.items():
+        piece_confusion[piece_truth[p_], v] += 1
     return {
         "window_accuracy": float((pred == truth).mean()),
+        "balanced_accuracy_window": balanced_accuracy(confusion, genres),
+        "balanced_accuracy_piece": balanced_accuracy(piece_confusion, genres),
+        "per_genre_recall_window": per_class_recall(confusion, genres),
         "segment_accuracy": float(np.mean([seg_vote[s] == seg_truth[s] for s in seg_vote])),
         "piece_accuracy": float(np.mean([piece_vote[p] == piece_truth[p] for p in piece_vote])),
         "majority_class": majority,
@@ -114,22 +135,30 @@ def genre_accuracy(
         "pieces": len(piece_vote),
         "pieces_correct": int(sum(piece_vote[p] == piece_truth[p] for p in piece_vote)),
         "confusion": confusion.tolist(),
+        "piece_confusion": piece_confusion.tolist(),
     }
 
 
 def protocol_folds(
-    meta: list[dict], *, protocol: str, seed: int, leaky_test_fraction: float
+    meta: list[dict], *, protocol: str, seed: int, leaky_test_fraction: float, folds: int = 5
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(train indices, test indices) of each fold of ``protocol`` over windows with ``meta``.
 
-    ``splits``: the dataset's own train/test split; ``leave_one_piece_out``: every music piece
-    once as the test set; ``leaky_windows``: windows drawn at random into train and test
+    ``splits``: the dataset's own train/test split; ``kfold``: ``folds`` piece-grouped,
+    genre-stratified folds (:func:`pipelines.data.protocols.kfold_assignment`), each once the
+    test set; ``leave_one_piece_out``: every music piece once as the test set; ``leaky_windows``: windows drawn at random into train and test
     regardless of piece (for comparison with papers that split this way only).
     """
     split = np.array([m["split"] for m in meta])
     if protocol == "splits":
         return [(np.flatnonzero(split == "train"), np.flatnonzero(split == "test"))]
     n = len(split)
+    if protocol == "kfold":
+        from ..data.protocols import kfold_assignment
+
+        assign = kfold_assignment(meta, folds=folds, seed=seed)
+        fold_of = np.array([assign[m["piece"]] for m in meta])
+        return [(np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)) for f in range(folds)]
     if protocol == "leaky_windows":
         order = np.random.default_rng(seed).permutation(n)
         n_test = int(round(leaky_test_fraction * n))

@@ -30,10 +30,13 @@ from .registry import Variant
 
 
 def resolve_config(params: dict) -> dict:
-    """``mclemcd`` params with the chosen size preset (``small`` or ``paper``) merged in."""
+    """``mclemcd`` params with the chosen size preset (``small`` or ``paper``), the dataset's
+    segmentation and the protocol's seed and folds merged in."""
     cfg = dict(params["mclemcd"])
     cfg.update(cfg["sizes"][cfg["size"]])
     cfg.update(cfg["segmentation"][params["dataset"]])
+    # the data protocol is fixed by the main seed and evaluate.folds, whatever seed a run trains with
+    cfg.update(protocol_seed=params["seed"], folds=params["evaluate"]["folds"])
     return cfg
 
 

@@ -220,6 +220,30 @@ def feature_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 
+def run_windows(params: dict, *, fold: int | None, roles: tuple[str, ...]) -> dict[str, dict]:
+    """The windows of each role (``train``, ``val``, ``test``) for one run: the dataset's split
+    shards, or under ``fold`` the windows of every split re-divided by
+    :func:`pipelines.data.protocols.fold_roles`."""
+    from ..config import SPLITS, Paths
+    from ..data.protocols import fold_roles
+
+    paths, W = Paths(params), params["train"]["window_frames"]
+    if fold is None:
+        return {r: load_windows(paths.shard_file(W, r)) for r in roles}
+    parts = [load_windows(paths.shard_file(W, s)) for s in SPLITS if paths.shard_file(W, s).exists()]
+    every = {"audio": torch.cat([p["audio"] for p in parts]), "motion": torch.cat([p["motion"] for p in parts]),
+             "meta": [m for p in parts for m in p["meta"]]}
+    ecfg = params["evaluate"]
+    role_of = fold_roles(every["meta"], fold=fold, folds=ecfg["folds"], seed=params["seed"],
+                         val_fraction=ecfg["val_fraction"])
+    out = {}
+    for r in roles:
+        idx = np.flatnonzero(role_of == r)
+        t = torch.as_tensor(idx, dtype=torch.long)
+        out[r] = {"audio": every["audio"][t], "motion": every["motion"][t], "meta": [every["meta"][i] for i in idx]}
+    return out
+
+
 def load_windows(path: Path) -> dict:
     """All windows of a shard as model inputs: ``audio`` (N, T, Da), ``motion`` (N, T, Dm) and ``meta``."""
     if not Path(path).exists():

@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..config import Paths, seed_indices  # noqa: E402
+from ..config import Paths, runs  # noqa: E402
 from ..evaluation.retrieval import pessimistic_ranks  # noqa: E402
 from ..models.registry import RETRIEVAL_MODELS, Variant  # noqa: E402
 from .ablation import ablation_caption, ablation_rows  # noqa: E402
@@ -75,12 +75,12 @@ def retrieval_table(runs: dict, gallery: str, direction: str, ks: list[int]) -> 
 def build(params: dict, doc: Doc) -> None:
     paths = Paths(params)
     summary = json.loads((paths.data_report / "summary.json").read_text())
-    runs = {
-        m: [json.loads(paths.model_files(m, k)["evaluation"].read_text()) for k in seed_indices(params, m)]
+    model_runs = {
+        m: [json.loads(paths.model_files(m, r["name"])["evaluation"].read_text()) for r in runs(params, m)]
         for m in RETRIEVAL_MODELS
     }
-    metrics = {m: r[0] for m, r in runs.items()}  # the main seed, for the figures
-    evals = {m: np.load(paths.model_files(m, 0)["eval"]) for m in RETRIEVAL_MODELS}
+    metrics = {m: r[0] for m, r in model_runs.items()}  # the main run, for the figures
+    evals = {m: np.load(paths.model_files(m, runs(params, m)[0]["name"])["eval"]) for m in RETRIEVAL_MODELS}
     comparison = json.loads((paths.results / "comparison.json").read_text())
     ks = params["evaluate"]["ks"]
     W = params["train"]["window_frames"]
@@ -125,7 +125,7 @@ def build(params: dict, doc: Doc) -> None:
     for gallery in ("windows", "sequences"):
         for direction, label in (("music_to_motion", "music → motion"), ("motion_to_music", "motion → music")):
             doc.h(2, f"Retrieval, {label}, {gallery} gallery")
-            doc.table(*retrieval_table(runs, gallery, direction, ks))
+            doc.table(*retrieval_table(model_runs, gallery, direction, ks))
     doc.h(2, "Margins with intervals")
     doc.p(
         "Each margin is the difference to its baseline on the same test items: mean ± std over seeds, and the 95 % "
@@ -138,19 +138,19 @@ def build(params: dict, doc: Doc) -> None:
             m["baseline"],
             m["metric"],
             _spread(m["values"]),
-            f"[{100 * m['ci95_main_seed'][0]:+.1f}, {100 * m['ci95_main_seed'][1]:+.1f}]",
+            f"[{100 * m['ci95'][0]:+.1f}, {100 * m['ci95'][1]:+.1f}] ({m['interval_over']})",
             "yes" if m["excludes_zero"] else "no",
         ]
         for m in comparison["margins"]
     ]
-    doc.table(["model", "baseline", "metric", "margin (points)", "95 % interval, main seed", "excludes 0"], rows)
+    doc.table(["model", "baseline", "metric", "margin (points)", "95 % bootstrap interval", "excludes 0"], rows)
     doc.h(2, "Genre linear probe on frozen embeddings")
     rows = []
-    for name, model_runs in runs.items():
+    for name, results in model_runs.items():
         rows.append(
             [name]
             + [
-                _spread([r["genre_probe"][side][key] for r in model_runs])
+                _spread([r["genre_probe"][side][key] for r in results])
                 for side in ("motion", "audio")
                 for key in ("window_accuracy", "sequence_accuracy")
             ]
@@ -250,7 +250,7 @@ def mclemcd_section(params: dict, doc: Doc) -> None:
             f"Main variant over {head['seeds']} seeds (mean ± std): window {_spread(head['window_accuracy']['values'])} %, "
             f"segment {_spread(head['segment_accuracy']['values'])} %, piece {_spread(head['piece_accuracy']['values'])} %; "
             f"main seed's window accuracy, 95 % bootstrap interval over test windows: "
-            f"[{_pct(head['window_accuracy']['ci95_main_seed'][0])}, {_pct(head['window_accuracy']['ci95_main_seed'][1])}] %."
+            f"[{_pct(head['window_accuracy']['ci95'][0])}, {_pct(head['window_accuracy']['ci95'][1])}] %."
         )
     cm = np.array(r["confusion"], dtype=float)
     cm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)

@@ -41,6 +41,7 @@ def build_index(params: dict, skips: Skips) -> tuple[list[dict], list[dict], dic
             seed=seed,
             skips=skips,
             motion_fps=MOTION_FPS[dataset],
+            splits=cfg["splits"],
         )
     if dataset == "youtube":
         cfg = params["datasets"]["youtube"]
@@ -51,6 +52,7 @@ def build_index(params: dict, skips: Skips) -> tuple[list[dict], list[dict], dic
             drop_glitchy=cfg["drop_glitchy"],
             seed=seed,
             skips=skips,
+            splits=cfg["splits"],
         )
     if dataset == "synthetic":
         root = Paths(params).raw

@@ -36,27 +36,28 @@ import numpy as np
 import torch
 
 from ..cli import run_stage
-from ..config import Paths
+from ..config import Paths, run_name
 from ..evaluation.classification import genre_probe
 from ..evaluation.retrieval import recall_curve, relevance, score_gallery, sequence_means
 from ..files import atomic_file
 from ..models.registry import RETRIEVAL_MODELS
-from ..models.retrieval import embed, load_windows, model_from_checkpoint
+from ..models.retrieval import embed, model_from_checkpoint, run_windows
 from ..training.checkpoint import load_checkpoint
 
 log = logging.getLogger(__name__)
 
 
-def evaluate_model(params: dict, model_name: str, *, seed_index: int = 0) -> dict:
-    """Score training run ``seed_index`` of ``model_name`` on the test split (see the module docstring)."""
+def evaluate_model(params: dict, model_name: str, *, seed_index: int = 0, fold: int | None = None) -> dict:
+    """Score one run of ``model_name`` on its test windows (the test split, or fold ``fold``)."""
     ecfg, tcfg = params["evaluate"], params["train"]
     paths = Paths(params)
-    out = paths.model_files(model_name, seed_index)
-    ckpt = load_checkpoint(out["checkpoint"], missing_hint=f"run stage train_{model_name}_seed{seed_index} first")
+    run = run_name(seed_index=seed_index, fold=fold)
+    out = paths.model_files(model_name, run)
+    ckpt = load_checkpoint(out["checkpoint"], missing_hint=f"run stage train_{model_name}_{run} first")
     model = model_from_checkpoint(ckpt)
     W = tcfg["window_frames"]
-    train = load_windows(paths.shard_file(W, "train"))
-    test = load_windows(paths.shard_file(W, "test"))
+    windows = run_windows(params, fold=fold, roles=("train", "test"))
+    train, test = windows["train"], windows["test"]
     device = torch.device("cpu")
     a_test, m_test = (t.numpy() for t in embed(model, test["audio"], test["motion"], device=device))
     a_train, m_train = (t.numpy() for t in embed(model, train["audio"], train["motion"], device=device))
@@ -69,6 +70,8 @@ def evaluate_model(params: dict, model_name: str, *, seed_index: int = 0) -> dic
     metrics = {
         "model": model_name,
         "seed_index": seed_index,
+        "fold": fold,
+        "run": run,
         "seed": ckpt["params"]["seed"],
         "dataset": params["dataset"],
         "window_frames": W,
@@ -111,10 +114,10 @@ def evaluate_model(params: dict, model_name: str, *, seed_index: int = 0) -> dic
         fh.write("\n")
     r = metrics["retrieval"]["windows"]["music_to_motion"]
     log.info(
-        "%s seed %d music->motion windows: exact R@1 %.3f (chance %.3f), piece R@1 %.3f (chance %.3f); "
+        "%s %s music->motion windows: exact R@1 %.3f (chance %.3f), piece R@1 %.3f (chance %.3f); "
         "motion genre probe %.3f (chance %.3f)",
         model_name,
-        seed_index,
+        run,
         r["exact"]["model"]["R@1"],
         r["exact"]["chance"]["R@1"],
         r["piece"]["model"]["R@1"],
@@ -126,4 +129,6 @@ def evaluate_model(params: dict, model_name: str, *, seed_index: int = 0) -> dic
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_stage(evaluate_model, __doc__.splitlines()[0], models=RETRIEVAL_MODELS, seeded=True))
+    raise SystemExit(
+        run_stage(evaluate_model, __doc__.splitlines()[0], models=RETRIEVAL_MODELS, seeded=True, folded=True)
+    )

@@ -6,9 +6,10 @@ For each retrieval model it reads the runs' ``results/<dataset>/evaluation/<mode
 and ``.npz`` and writes ``results/<dataset>/metrics/<model>.json`` (the DVC metrics file:
 a handful of numbers): music → motion retrieval over the test windows (piece R@1, piece mAP,
 exact R@10, exact median rank) and the genre probe on motion embeddings, each as mean ± std
-over the seeds (``evaluate.seeds`` runs; one for the deterministic ``linear``), with a 95 %
-bootstrap interval over the test queries of the main seed (``evaluate.bootstrap_draws``) and
-its chance level. ``results/<dataset>/metrics/mclemcd.json`` does the same for MCLEMCD's main
+over the runs (``evaluate.seeds`` seeds, one run for the deterministic ``linear``; or one run
+per fold under ``evaluate.protocol: kfold``), with a 95 % bootstrap interval over the test
+queries (of the main seed; of every fold under kfold; ``evaluate.bootstrap_draws`` resamples)
+and its chance level. ``results/<dataset>/metrics/mclemcd.json`` does the same for MCLEMCD's main
 variant (the grid's run plus stages ``mclemcd_seed<K>``).
 
 ``results/<dataset>/comparison.json`` holds the margins: each learned retrieval model against
@@ -25,7 +26,7 @@ import logging
 import numpy as np
 
 from ..cli import run_stage
-from ..config import Paths, seed_indices
+from ..config import Paths, runs
 from ..evaluation.classification import correct_and_majority
 from ..evaluation.retrieval import per_query_metrics, relevance
 from ..evaluation.stats import bootstrap_ci, excludes_zero, mean_std, paired_bootstrap_ci
@@ -60,35 +61,46 @@ def _chance_value(metrics: dict, level: str, key: str) -> float:
     return entry["median_rank" if key == "rank" else "mAP" if key == "AP" else key]
 
 
+def _npz(path) -> dict:
+    with np.load(path) as z:
+        return {k: z[k] for k in ("similarity", "id", "piece", "genre")}
+
+
 def retrieval_headline(params: dict, model: str) -> tuple[dict, dict]:
-    """The model's headline dict and the main seed's per-query arrays per headline number."""
+    """The model's headline dict and, per headline number, the per-query values its interval is
+    drawn from: the main seed's test queries (``splits``), or every fold's (``kfold``)."""
     paths, ecfg = Paths(params), params["evaluate"]
     ks = tuple(sorted(set(ecfg["ks"]) | {1, 10}))
-    runs = [json.loads(paths.model_files(model, k)["evaluation"].read_text()) for k in seed_indices(params, model)]
-    with np.load(paths.model_files(model, 0)["eval"]) as z:
-        main = {k: z[k] for k in ("similarity", "id", "piece", "genre")}
+    model_runs = runs(params, model)
+    results = [json.loads(paths.model_files(model, r["name"])["evaluation"].read_text()) for r in model_runs]
+    kfold = ecfg["protocol"] == "kfold"
+    pooled = [_npz(paths.model_files(model, r["name"])["eval"]) for r in (model_runs if kfold else model_runs[:1])]
+    sizes = [r["retrieval"]["windows"]["size"] for r in results]
     out = {
         "model": model,
-        "seeds": len(runs),
+        "protocol": ecfg["protocol"],
+        "runs": [r["name"] for r in model_runs],
         "deterministic": model in DETERMINISTIC,
-        "test_windows": runs[0]["retrieval"]["windows"]["size"],
-        "best_epoch": mean_std([r["best_epoch"] for r in runs]),
+        "test_windows": sum(sizes) if kfold else sizes[0],
+        "interval_over": "test queries of every fold" if kfold else "test queries of the main seed",
+        "best_epoch": mean_std([r["best_epoch"] for r in results]),
     }
     per_query = {}
     for name, (level, key, agg) in HEADLINE.items():
-        q = _per_query(main, level, ks)[key]
+        q = np.concatenate([_per_query(z, level, ks)[key] for z in pooled])
         per_query[name] = q
         stat = np.median if agg == "median" else np.mean
         out[name] = {
-            **mean_std([_json_value(r, level, key) for r in runs]),
-            "ci95_main_seed": bootstrap_ci(q, draws=ecfg["bootstrap_draws"], seed=params["seed"], statistic=stat),
-            "chance": _chance_value(runs[0], level, key),
+            **mean_std([_json_value(r, level, key) for r in results]),
+            "ci95": bootstrap_ci(q, draws=ecfg["bootstrap_draws"], seed=params["seed"], statistic=stat),
+            "chance": mean_std([_chance_value(r, level, key) for r in results])["mean"],
         }
-    probe = [r["genre_probe"]["motion"] for r in runs]
+    probe = [r["genre_probe"]["motion"] for r in results]
     out["genre_probe_motion_window"] = {
         **mean_std([p["window_accuracy"] for p in probe]),
-        "chance": probe[0]["chance_window"],
+        "chance": mean_std([p["chance_window"] for p in probe])["mean"],
     }
+    out["genre_probe_motion_balanced"] = mean_std([p["balanced_accuracy"] for p in probe])
     return out, per_query
 
 
@@ -115,14 +127,16 @@ def mclemcd_headline(params: dict) -> tuple[dict, dict] | None:
     correct, is_major = correct_and_majority(
         runs[0]["confusion"], genres=grid["genres"], majority=runs[0].get("majority_class")
     )
-    out["window_accuracy"]["ci95_main_seed"] = bootstrap_ci(correct, draws=ecfg["bootstrap_draws"], seed=params["seed"])
+    out["window_accuracy"]["ci95"] = bootstrap_ci(correct, draws=ecfg["bootstrap_draws"], seed=params["seed"])
+    out["interval_over"] = "test windows of the main seed"
     margin_ci = paired_bootstrap_ci(correct, is_major, draws=ecfg["bootstrap_draws"], seed=params["seed"])
     margin = {
         "model": name,
         "baseline": "majority class",
         "metric": "window accuracy",
         **{k: v for k, v in mean_std([r["window_accuracy"] - r["majority_class_window"] for r in runs]).items()},
-        "ci95_main_seed": margin_ci,
+        "ci95": margin_ci,
+        "interval_over": "test windows of the main seed",
         "excludes_zero": excludes_zero(margin_ci),
     }
     return out, margin
@@ -143,14 +157,17 @@ def main(params: dict) -> None:
             ci = paired_bootstrap_ci(
                 per_query[model][name], per_query["linear"][name], draws=ecfg["bootstrap_draws"], seed=params["seed"]
             )
-            diff = mean_std([v - base[name]["mean"] for v in heads[model][name]["values"]])
+            values, base_values = heads[model][name]["values"], base[name]["values"]
+            paired = len(base_values) == len(values)  # kfold: fold by fold; seeds: against the one linear run
+            diff = mean_std([v - (base_values[i] if paired else base[name]["mean"]) for i, v in enumerate(values)])
             margins.append(
                 {
                     "model": model,
                     "baseline": "linear",
                     "metric": f"music → motion {name}",
                     **diff,
-                    "ci95_main_seed": ci,
+                    "ci95": ci,
+                    "interval_over": heads[model]["interval_over"],
                     "excludes_zero": excludes_zero(ci),
                 }
             )
@@ -161,14 +178,14 @@ def main(params: dict) -> None:
     write_json(paths.results / "comparison.json", {"dataset": params["dataset"], "margins": margins})
     for m in margins:
         log.info(
-            "%s − %s, %s: %+.3f ± %.3f over %d seeds; main seed 95%% CI [%+.3f, %+.3f]%s",
+            "%s − %s, %s: %+.3f ± %.3f over %d runs; 95%% CI [%+.3f, %+.3f]%s",
             m["model"],
             m["baseline"],
             m["metric"],
             m["mean"],
             m["std"],
             m["n"],
-            *m["ci95_main_seed"],
+            *m["ci95"],
             "" if m["excludes_zero"] else " (includes 0)",
         )
 

@@ -1,9 +1,11 @@
 """Stage ``train_<model>_seed<K>``: fit one training run of a retrieval model on the training shards.
 
-``python -m pipelines.stages.train --params params.yaml --model {linear,clip,temporal} --seed-index K``
+``python -m pipelines.stages.train --params params.yaml --model {linear,clip,temporal} --seed-index K [--fold F]``
 
 Run K uses seed ``seed + K`` (run 0 is the main seed); the DAG trains ``evaluate.seeds`` runs
 of each learned model as separate jobs, and one of ``linear`` (closed form, no randomness).
+Under ``evaluate.protocol: kfold`` it trains one run per fold instead (stage
+``train_<model>_fold<F>``), on the windows :func:`pipelines.data.protocols.fold_roles` gives.
 Reads ``shards/w<train.window_frames>_{train,val}.h5``, standardises inputs with training
 statistics and fits the model (see :mod:`pipelines.models.retrieval`).
 
@@ -33,12 +35,12 @@ import numpy as np
 import torch
 
 from ..cli import run_stage
-from ..config import SKELETON_LAYOUT, Paths, run_seed
+from ..config import SKELETON_LAYOUT, Paths, run_name, run_seed
 from ..data.skeleton import Skeleton
 from ..errors import InputError
 from ..evaluation.retrieval import relevance, retrieval_metrics
 from ..models.registry import RETRIEVAL_MODELS
-from ..models.retrieval import AUDIO_INPUTS, MOTION_INPUTS, build_model, feature_stats, fit_ridge, load_windows
+from ..models.retrieval import AUDIO_INPUTS, MOTION_INPUTS, build_model, feature_stats, fit_ridge, run_windows
 from ..training.augment import aligned_crops, mirror, random_angles, rotate_about_vertical
 from ..training.checkpoint import save_checkpoint
 from ..training.loop import fit
@@ -182,20 +184,20 @@ def train_contrastive(
     )
 
 
-def train_model(params: dict, model_name: str, *, seed_index: int = 0):
-    """Fit run ``seed_index`` of ``model_name`` (seed ``seed + seed_index``) and write its checkpoint;
-    returns the checkpoint path."""
+def train_model(params: dict, model_name: str, *, seed_index: int = 0, fold: int | None = None):
+    """Fit one run of ``model_name`` — seed ``seed + seed_index``, on fold ``fold``'s training
+    windows under ``evaluate.protocol: kfold`` — and write its checkpoint; returns its path."""
     tcfg = params["train"]
     paths = Paths(params)
-    out = paths.model_files(model_name, seed_index)
+    out = paths.model_files(model_name, run_name(seed_index=seed_index, fold=fold))
     seed = run_seed(params, seed_index)
     seed_everything(seed)
     W = tcfg["window_frames"]
-    train = load_windows(paths.shard_file(W, "train"))
-    val = load_windows(paths.shard_file(W, "val"))
+    windows = run_windows(params, fold=fold, roles=("train", "val"))
+    train, val = windows["train"], windows["val"]
     if model_name != "linear" and val["audio"].shape[0] < 2:
         raise InputError(
-            paths.shard_file(W, "val"),
+            paths.shard_file(W, "val") if fold is None else f"fold {fold} of evaluate.folds",
             f"{val['audio'].shape[0]} validation window(s) of {W} frames: "
             "early stopping needs at least 2 (check the splits)",
         )
@@ -229,6 +231,7 @@ def train_model(params: dict, model_name: str, *, seed_index: int = 0):
         model=model_name,
         params={model_name: cfg, "train": tcfg, "seed": seed, "dataset": params["dataset"]},
         seed_index=seed_index,
+        fold=fold,
         dims=dims,
         inputs={"audio": list(AUDIO_INPUTS), "motion": list(MOTION_INPUTS)},
         train_windows=int(train["audio"].shape[0]),
@@ -249,4 +252,4 @@ def train_model(params: dict, model_name: str, *, seed_index: int = 0):
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_stage(train_model, __doc__.splitlines()[0], models=RETRIEVAL_MODELS, seeded=True))
+    raise SystemExit(run_stage(train_model, __doc__.splitlines()[0], models=RETRIEVAL_MODELS, seeded=True, folded=True))

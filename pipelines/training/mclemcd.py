@@ -131,11 +131,17 @@ def train_variant(
 def run_variant(
     data: dict, *, variant: Variant, cfg: dict, layout: str, genres: list[str], seed: int, device: torch.device
 ) -> tuple[dict, list, MCLEMCD | None]:
-    """Train and score one variant under the configured protocol."""
+    """Train and score one variant under the configured protocol: the metrics of the pooled test
+    windows of every fold (with ``per_fold`` accuracies when there are several folds), the
+    training histories and the model (only when there is a single fold)."""
     folds = protocol_folds(
-        data["meta"], protocol=cfg["protocol"], seed=seed, leaky_test_fraction=cfg["leaky_test_fraction"]
+        data["meta"],
+        protocol=cfg["protocol"],
+        seed=cfg["protocol_seed"],
+        leaky_test_fraction=cfg["leaky_test_fraction"],
+        folds=cfg["folds"],
     )
-    probs, metas, train_genres, histories, model = [], [], [], [], None
+    probs, metas, train_genres, histories, model, per_fold = [], [], [], [], None, []
     for train_idx, test_idx in folds:
         train = subset(data, train_idx)
         model, hist = train_variant(
@@ -146,7 +152,31 @@ def run_variant(
         metas += test["meta"]
         train_genres += [m["genre"] for m in train["meta"]]
         histories.append(hist)
+        if len(folds) > 1:
+            fold = genre_accuracy(
+                probs[-1],
+                test["meta"],
+                genres=genres,
+                segment_frames=cfg["segment_frames"],
+                train_genres=[m["genre"] for m in train["meta"]],
+            )
+            per_fold.append(
+                {
+                    k: fold[k]
+                    for k in (
+                        "window_accuracy",
+                        "balanced_accuracy_window",
+                        "piece_accuracy",
+                        "balanced_accuracy_piece",
+                        "majority_class_window",
+                        "windows",
+                        "pieces",
+                    )
+                }
+            )
     metrics = genre_accuracy(
         np.concatenate(probs), metas, genres=genres, segment_frames=cfg["segment_frames"], train_genres=train_genres
     )
+    if per_fold:
+        metrics["per_fold"] = per_fold
     return metrics, histories, (model if len(folds) == 1 else None)

@@ -128,22 +128,22 @@ def test_every_learned_model_trains_once_per_seed_and_the_summary_gathers_them(t
     p = Paths(trained)
     seeds = trained["evaluate"]["seeds"]
     for name in ("clip", "temporal"):
-        ckpts = [load_checkpoint(p.model_files(name, k)["checkpoint"]) for k in range(seeds)]
+        ckpts = [load_checkpoint(p.model_files(name, f"seed{k}")["checkpoint"]) for k in range(seeds)]
         assert [c["params"]["seed"] for c in ckpts] == [trained["seed"] + k for k in range(seeds)]
         assert any(not torch.equal(ckpts[0]["state_dict"][k], ckpts[1]["state_dict"][k]) for k in ckpts[0]["state_dict"])
         head = json.loads(p.headline(name).read_text())
-        runs = [json.loads(p.model_files(name, k)["evaluation"].read_text()) for k in range(seeds)]
+        runs = [json.loads(p.model_files(name, f"seed{k}")["evaluation"].read_text()) for k in range(seeds)]
         values = [r["retrieval"]["windows"]["music_to_motion"]["piece"]["model"]["R@1"] for r in runs]
-        assert head["seeds"] == seeds and head["piece_R@1"]["values"] == values
+        assert head["runs"] == [f"seed{k}" for k in range(seeds)] and head["piece_R@1"]["values"] == values
         assert head["piece_R@1"]["mean"] == pytest.approx(np.mean(values))
         assert head["piece_R@1"]["std"] == pytest.approx(np.std(values, ddof=1))
-        lo, hi = head["piece_R@1"]["ci95_main_seed"]
+        lo, hi = head["piece_R@1"]["ci95"]
         assert 0 <= lo <= values[0] <= hi <= 1
-    assert json.loads(p.headline("linear").read_text())["seeds"] == 1  # closed form: one run
+    assert json.loads(p.headline("linear").read_text())["runs"] == ["seed0"]  # closed form: one run
     margins = json.loads((p.results / "comparison.json").read_text())["margins"]
     assert {(m["model"], m["baseline"]) for m in margins} >= {("clip", "linear"), ("temporal", "linear")}
     for m in margins:
-        lo, hi = m["ci95_main_seed"]
+        lo, hi = m["ci95"]
         assert lo <= hi and m["excludes_zero"] == (lo > 0 or hi < 0)
     mc = json.loads(p.headline("mclemcd").read_text())
     assert mc["seeds"] == seeds and len(mc["window_accuracy"]["values"]) == seeds

@@ -129,7 +129,6 @@ def test_retrieval_training_refuses_a_validation_split_of_one_window(tmp_path, m
 
     one = {"audio": torch.zeros(1, 10, 4), "motion": torch.zeros(1, 10, 6), "meta": [{}]}
     eight = {"audio": torch.zeros(8, 10, 4), "motion": torch.zeros(8, 10, 6), "meta": [{}] * 8}
-    loads = iter([eight, one])
-    monkeypatch.setattr(train, "load_windows", lambda path: next(loads))
+    monkeypatch.setattr(train, "run_windows", lambda params, fold, roles: {"train": eight, "val": one})
     with pytest.raises(InputError, match="w229_val.h5: 1 validation window"):
         train.train_model(make_params(tmp_path), "clip")

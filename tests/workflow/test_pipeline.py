@@ -149,6 +149,42 @@ def test_musictodance_pipeline_on_real_dances(mtd_root, tmp_path):
         assert f.attrs["sample_rate"] == 12800 and f["motion/bones"].shape[2] == 22
 
 
+def test_kfold_protocol_scores_every_model_on_real_dances(mtd_root, tmp_path):
+    """Dance-grouped 2-fold cross-validation on the 5 shared dances, named splits for the data
+    stages: every retrieval model trains and is scored once per fold, MCLEMCD pools its folds,
+    and the headline numbers are means over folds with per-genre recall and balanced accuracy."""
+    params = make_params(tmp_path, dataset="musictodance")
+    params["datasets"]["musictodance"].update(root=str(mtd_root), splits={"test": ["DANCE_C_2"], "val": ["DANCE_W_14"]})
+    params["evaluate"].update(protocol="kfold", folds=2)
+    params["mclemcd"]["protocol"] = "kfold"
+    params["train"]["crop_frames"] = 200
+    run_all(params)
+    p = Paths(params)
+    splits = {r["sequence"]: r["split"] for r in read_csv(p.windows / "sequences.csv")}
+    assert splits["DANCE_C_2"] == "test" and splits["DANCE_W_14"] == "val" and splits["DANCE_R_2"] == "train"
+    from ..helpers import run_models
+
+    run_models(params)
+    for model in ("linear", "clip", "temporal"):
+        head = json.loads(p.headline(model).read_text())
+        assert head["runs"] == ["fold0", "fold1"] and head["interval_over"] == "test queries of every fold"
+        runs = [json.loads(p.model_files(model, f"fold{f}")["evaluation"].read_text()) for f in range(2)]
+        tested = [set(np.load(p.model_files(model, f"fold{f}")["eval"])["sequence"]) for f in range(2)]
+        assert not tested[0] & tested[1] and len(tested[0] | tested[1]) == 5  # each dance tested once
+        assert sum(r["retrieval"]["windows"]["size"] for r in runs) == head["test_windows"]
+        assert "balanced_accuracy" in runs[0]["genre_probe"]["motion"]
+    mc = json.loads((p.results / "mclemcd" / "metrics.json").read_text())
+    variant = next(iter(mc["variants"].values()))
+    assert len(variant["per_fold"]) == 2 and variant["pieces"] == 5  # every dance tested once
+    assert 0 <= variant["balanced_accuracy_window"] <= 1 and set(variant["per_genre_recall_window"]) <= {
+        "C",
+        "R",
+        "T",
+        "W",
+    }
+    assert "## Margins with intervals" in (p.results / "report.md").read_text()
+
+
 @pytest.fixture
 def aistpp_music(aistpp_root, tmp_path):
     """The 60 AIST music wavs are not redistributable: write synthetic music at each
