@@ -5,7 +5,7 @@ BIN    := $(abspath $(VENV))/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup run test test-fast bench lint format lock clean
+.PHONY: setup run test test-fast bench numbers lint format lock clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ setup: $(STAMP) $(POSE_STAMP) $(SPLEETER_STAMP)
 
 run: $(STAMP)
 	snakemake --cores 8 all
+	python -m pipelines.tools.numbers --params params.yaml
+
+# docs/results.md from the JSON files the last run wrote
+numbers: $(STAMP)
+	python -m pipelines.tools.numbers --params params.yaml
 
 # Every test, the whole-pipeline ones (marker `slow`) included.
 test: $(STAMP) $(POSE_STAMP) $(SPLEETER_STAMP)

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 HEADLINE = {
     "piece_R@1": ("piece", "R@1", "mean"),
     "piece_mAP": ("piece", "AP", "mean"),
+    "piece_R@10": ("piece", "R@10", "mean"),
     "exact_R@10": ("exact", "R@10", "mean"),
     "exact_median_rank": ("exact", "rank", "median"),
 }

@@ -149,3 +149,14 @@ def test_every_learned_model_trains_once_per_seed_and_the_summary_gathers_them(t
     assert mc["seeds"] == seeds and len(mc["window_accuracy"]["values"]) == seeds
     md = (p.results / "report.md").read_text()
     assert "## Margins with intervals" in md and " ± " in md
+
+
+@pytest.mark.slow
+def test_results_page_is_written_from_the_pipelines_json(trained):
+    from pipelines.tools.numbers import render
+
+    text = render(trained)
+    head = json.loads(Paths(trained).headline("temporal").read_text())
+    assert "## `synthetic`" in text and "| temporal | 2 |" in text
+    assert f"{100 * head['piece_R@1']['mean']:.1f} ± {100 * head['piece_R@1']['std']:.1f}" in text
+    assert "Margins" in text and "MCLEMCD" in text
