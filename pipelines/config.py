@@ -207,7 +207,11 @@ class Paths:
         }
 
     def headline(self, model: str) -> Path:
-        """A model's headline numbers over seeds (the file DVC shows as its metrics)."""
+        """A model's summary over its runs: every headline number with its spread, interval and chance."""
+        return self.results / "summary" / f"{model}.json"
+
+    def metrics_file(self, model: str) -> Path:
+        """A model's few headline numbers, the file DVC shows as its metrics (``dvc metrics show``)."""
         return self.results / "metrics" / f"{model}.json"
 
 

@@ -270,6 +270,7 @@ def stages(params: dict) -> dict[str, Stage]:
             )
         )
     headlines = [str(p.headline(m)) for m in (*RETRIEVAL_MODELS, "mclemcd")]
+    dvc_metrics = [str(p.metrics_file(m)) for m in (*RETRIEVAL_MODELS, "mclemcd")]
     comparison = f"{p.results}/comparison.json"
     all_stages.append(
         Stage(
@@ -284,8 +285,8 @@ def stages(params: dict) -> dict[str, Stage]:
                 "evaluate.ks",
                 "mclemcd.main",
             ],
-            [comparison],
-            metrics=headlines,
+            [comparison, *headlines],
+            metrics=dvc_metrics,
         )
     )
     rep = str(p.results)

@@ -3,14 +3,15 @@
 ``python -m pipelines.stages.summarize --params params.yaml``
 
 For each retrieval model it reads the runs' ``results/<dataset>/evaluation/<model>/seed<K>.json``
-and ``.npz`` and writes ``results/<dataset>/metrics/<model>.json`` (the DVC metrics file:
-a handful of numbers): music → motion retrieval over the test windows (piece R@1, piece mAP,
+and ``.npz`` and writes ``results/<dataset>/summary/<model>.json``: music → motion retrieval over the test windows (piece R@1, piece mAP,
 exact R@10, exact median rank) and the genre probe on motion embeddings, each as mean ± std
 over the runs (``evaluate.seeds`` seeds, one run for the deterministic ``linear``; or one run
 per fold under ``evaluate.protocol: kfold``), with a 95 % bootstrap interval over the test
 queries (of the main seed; of every fold under kfold; ``evaluate.bootstrap_draws`` resamples)
-and its chance level. ``results/<dataset>/metrics/mclemcd.json`` does the same for MCLEMCD's main
-variant (the grid's run plus stages ``mclemcd_seed<K>``).
+and its chance level. ``results/<dataset>/summary/mclemcd.json`` does the same for MCLEMCD's main
+variant (the grid's run plus stages ``mclemcd_seed<K>``). ``results/<dataset>/metrics/<model>.json``
+holds the few numbers DVC shows as the model's metrics (piece R@1 and mAP, or MCLEMCD's window and
+piece accuracy: mean, std, chance), so ``dvc metrics show`` and ``dvc metrics diff`` read at a glance.
 
 ``results/<dataset>/comparison.json`` holds the margins: each learned retrieval model against
 the ``linear`` baseline (same test queries: a paired bootstrap over queries of the main seed,
@@ -143,12 +144,24 @@ def mclemcd_headline(params: dict) -> tuple[dict, dict] | None:
     return out, margin
 
 
+def compact(head: dict, names: tuple[str, ...]) -> dict:
+    """The few numbers DVC shows for a model: each name's mean, std and chance (when it has one)."""
+    out = {"runs": len(head["runs"]) if "runs" in head else head["seeds"]}
+    for name in names:
+        out[name] = round(head[name]["mean"], 4)
+        out[f"{name}_std"] = round(head[name]["std"], 4)
+        if "chance" in head[name]:
+            out[f"{name}_chance"] = round(head[name]["chance"], 4)
+    return out
+
+
 def main(params: dict) -> None:
     paths, ecfg = Paths(params), params["evaluate"]
     heads, per_query = {}, {}
     for model in RETRIEVAL_MODELS:
         heads[model], per_query[model] = retrieval_headline(params, model)
         write_json(paths.headline(model), heads[model])
+        write_json(paths.metrics_file(model), compact(heads[model], ("piece_R@1", "piece_mAP")))
     margins = []
     base = heads["linear"]
     for model in RETRIEVAL_MODELS:
@@ -175,6 +188,13 @@ def main(params: dict) -> None:
     mc = mclemcd_headline(params)
     if mc is not None:
         write_json(paths.headline("mclemcd"), mc[0])
+        write_json(
+            paths.metrics_file("mclemcd"),
+            {
+                **compact(mc[0], ("window_accuracy", "piece_accuracy")),
+                "majority_class_window": mc[0]["majority_class_window"],
+            },
+        )
         margins.append(mc[1])
     write_json(paths.results / "comparison.json", {"dataset": params["dataset"], "margins": margins})
     for m in margins:

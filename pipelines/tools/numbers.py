@@ -3,7 +3,7 @@
 ``python -m pipelines.tools.numbers --params params.yaml [--output docs/results.md]``
 
 For every dataset with results under ``results_dir`` it reads the data report's
-``summary.json``, each model's headline ``metrics/<model>.json`` (stage ``summarize``) and
+``summary.json``, each model's ``summary/<model>.json`` (stage ``summarize``) and
 ``comparison.json``, and the benchmark JSON files when present, and writes them as Markdown
 tables; nothing in the file is typed by hand. Each section names the files it came from.
 """
@@ -48,7 +48,7 @@ def _commit() -> str:
 
 def dataset_section(results: Path) -> list[str]:
     """Markdown lines for one dataset's results folder (empty when it holds no headline)."""
-    heads = {m: results / "metrics" / f"{m}.json" for m in RETRIEVAL_MODELS}
+    heads = {m: results / "summary" / f"{m}.json" for m in RETRIEVAL_MODELS}
     if not all(p.exists() for p in heads.values()):
         return []
     head = {m: json.loads(p.read_text()) for m, p in heads.items()}
@@ -68,7 +68,7 @@ def dataset_section(results: Path) -> list[str]:
         ]
     runs = ", ".join(first["runs"])
     lines += [
-        f"Retrieval, music → motion over the test windows ({results}/metrics/<model>.json; protocol "
+        f"Retrieval, music → motion over the test windows ({results}/summary/<model>.json; protocol "
         f"`{first['protocol']}`, runs {runs}). Percent; mean ± std over "
         f"{'folds' if kfold else 'seeds'}, then the 95 % bootstrap interval over the {first['interval_over']}.",
         "",
@@ -90,7 +90,7 @@ def dataset_section(results: Path) -> list[str]:
         f"{_pct(first['genre_probe_motion_window']['chance'])} (majority class) | |"
     )
     lines.append("")
-    mc_path = results / "metrics" / "mclemcd.json"
+    mc_path = results / "summary" / "mclemcd.json"
     if mc_path.exists():
         mc = json.loads(mc_path.read_text())
         lines += [

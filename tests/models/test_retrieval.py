@@ -145,6 +145,12 @@ def test_every_learned_model_trains_once_per_seed_and_the_summary_gathers_them(t
     for m in margins:
         lo, hi = m["ci95"]
         assert lo <= hi and m["excludes_zero"] == (lo > 0 or hi < 0)
+    for name in ("linear", "clip", "temporal", "mclemcd"):  # what DVC shows: a few numbers per model
+        shown = json.loads(p.metrics_file(name).read_text())
+        assert len(shown) <= 8 and all(isinstance(v, (int, float)) for v in shown.values()), shown
+    assert json.loads(p.metrics_file("clip").read_text())["piece_R@1"] == pytest.approx(
+        json.loads(p.headline("clip").read_text())["piece_R@1"]["mean"], abs=1e-4
+    )
     mc = json.loads(p.headline("mclemcd").read_text())
     assert mc["seeds"] == seeds and len(mc["window_accuracy"]["values"]) == seeds
     md = (p.results / "report.md").read_text()
