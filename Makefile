@@ -28,8 +28,12 @@ $(SPLEETER_STAMP): requirements-spleeter.txt
 
 setup: $(STAMP) $(POSE_STAMP) $(SPLEETER_STAMP)
 
+# After Snakemake, `dvc commit` stores its outputs in DVC's cache (a fresh clone's is empty), so
+# `dvc status` and `dvc repro` see the run; dvc.lock changes only where an output's bytes differ
+# from the committed run's (git diff dvc.lock shows it).
 run: $(STAMP)
 	snakemake --cores 8 all
+	dvc commit --force --quiet
 	python -m pipelines.tools.numbers --params params.yaml
 
 # docs/results.md from the JSON files the last run wrote
