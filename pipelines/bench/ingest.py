@@ -96,7 +96,7 @@ def bench_demucs(y: np.ndarray, sr: int) -> dict:
 
 def bench_spleeter(clip: Path) -> dict:
     code = (
-        "import sys,time,tempfile; from pathlib import Path; from pipelines.audio_io import read_audio_mono; "
+        "import sys,time,tempfile; from pathlib import Path; from pipelines.data.audio_io import read_audio_mono; "
         "from pipelines.tools.spleeter_random import write_random_checkpoint; "
         "from pipelines.ingest.stems import load_spleeter, spleeter_stems; "
         "y,sr=read_audio_mono(Path(sys.argv[1]),min_sample_rate=8000,min_seconds=1); d=tempfile.mkdtemp(); "

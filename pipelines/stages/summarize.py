@@ -45,7 +45,6 @@ HEADLINE = {
     "exact_median_rank": ("exact", "rank", "median"),
 }
 LEVEL_KEY = {"exact": "id", "piece": "piece", "genre": "genre"}
-AGGREGATE_JSON = {"mean": "mAP", "median": "median_rank"}
 
 
 def _per_query(npz: dict, level: str, ks: tuple[int, ...]) -> dict:
@@ -53,13 +52,9 @@ def _per_query(npz: dict, level: str, ks: tuple[int, ...]) -> dict:
     return per_query_metrics(npz["similarity"], relevance(meta, meta, key=LEVEL_KEY[level]), ks=ks)
 
 
-def _json_value(metrics: dict, level: str, key: str) -> float:
-    entry = metrics["retrieval"]["windows"]["music_to_motion"][level]["model"]
-    return entry["median_rank" if key == "rank" else "mAP" if key == "AP" else key]
-
-
-def _chance_value(metrics: dict, level: str, key: str) -> float:
-    entry = metrics["retrieval"]["windows"]["music_to_motion"][level]["chance"]
+def _stored(metrics: dict, level: str, key: str, *, which: str = "model") -> float:
+    """A run's stored music → motion windows number (``which``: ``model`` or ``chance``) for a per-query key."""
+    entry = metrics["retrieval"]["windows"]["music_to_motion"][level][which]
     return entry["median_rank" if key == "rank" else "mAP" if key == "AP" else key]
 
 
@@ -93,9 +88,9 @@ def retrieval_headline(params: dict, model: str) -> tuple[dict, dict]:
         per_query[name] = q
         stat = np.median if agg == "median" else np.mean
         out[name] = {
-            **mean_std([_json_value(r, level, key) for r in results]),
+            **mean_std([_stored(r, level, key) for r in results]),
             "ci95": bootstrap_ci(q, draws=ecfg["bootstrap_draws"], seed=params["seed"], statistic=stat),
-            "chance": mean_std([_chance_value(r, level, key) for r in results])["mean"],
+            "chance": mean_std([_stored(r, level, key, which="chance") for r in results])["mean"],
         }
     probe = [r["genre_probe"]["motion"] for r in results]
     out["genre_probe_motion_window"] = {

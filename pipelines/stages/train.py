@@ -89,10 +89,9 @@ def validation_scores(model, val: dict, *, device: torch.device, batch_size: int
             losses.append(float(model.head.loss(a, m, not_negative=mask)))
             weights.append(a.shape[0])
     sim = (torch.cat(a_all) @ torch.cat(m_all).t()).numpy()
-    rel = relevance(val["meta"], val["meta"], key="piece")
     return {
         "val_loss": float(np.average(losses, weights=weights)),
-        "val_piece_map": retrieval_metrics(sim, rel, ks=(1,))["mAP"],
+        "val_piece_map": retrieval_metrics(sim, val["piece_relevance"], ks=(1,))["mAP"],
     }
 
 
@@ -125,6 +124,7 @@ def train_contrastive(
     pieces: dict = {}
     _piece_ids(train, pieces)
     _piece_ids(val, pieces)
+    val["piece_relevance"] = relevance(val["meta"], val["meta"], key="piece")  # fixed: built once, not per epoch
     mirror_index = torch.as_tensor(skeleton.mirror_index)
     J = skeleton.num_joints
 
