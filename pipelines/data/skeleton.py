@@ -44,6 +44,7 @@ _LAYOUTS: dict[str, dict] = {
         "root": (11, 12),          # root = mean of these joints (pelvis)
         "scale": ((5, 11), (6, 12)),  # torso edges whose mean length sets the scale
         "up_axis": 1,
+        "contact": ((15,), (16,)),  # foot contact, (left foot joints, right foot joints): the ankles
     },
     "mtd23": {
         "joints": (
@@ -65,6 +66,7 @@ _LAYOUTS: dict[str, dict] = {
         "root": (2,),
         "scale": ((2, 0),),
         "up_axis": 1,
+        "contact": ((18, 19, 20), (9, 10, 11)),  # ankle, heel, toe of each foot
     },
     "mediapipe33": {
         "joints": (
@@ -88,6 +90,7 @@ _LAYOUTS: dict[str, dict] = {
         "root": (23, 24),
         "scale": ((11, 23), (12, 24)),
         "up_axis": 1,              # after loading: MediaPipe's y points down, the loader flips it
+        "contact": ((27, 29, 31), (28, 30, 32)),  # ankle, heel, foot index of each foot
     },
 }
 
@@ -128,6 +131,13 @@ class Skeleton:
     @property
     def up_axis(self) -> int:
         return _LAYOUTS[self.layout]["up_axis"]
+
+    @property
+    def contact_joints(self) -> tuple[tuple[int, ...], ...]:
+        """The joints that touch the floor, one tuple per foot (left, right): what foot contact
+        is read from (MotionBeat's contact pulse, the data report's ankle lift). Empty for a
+        layout without feet."""
+        return _LAYOUTS[self.layout].get("contact", ())
 
     def adjacency(self) -> np.ndarray:
         """Symmetric 0/1 adjacency matrix, shape (J, J), no self loops."""
