@@ -3,6 +3,7 @@
 #
 #   snakemake --cores 8 all      # whole DAG on the dataset chosen in params.yaml
 #   snakemake -n all             # what would run
+#   snakemake --cores 8 ablations  # MotionBeat's ablations and MCLEMCD's grid (results/<dataset>/ablations/)
 
 
 configfile: "params.yaml"
@@ -16,3 +17,8 @@ rule all:
     default_target: True
     input:
         final_targets(config),
+
+
+rule ablations:
+    input:
+        ablation_targets(config),

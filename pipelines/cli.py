@@ -33,13 +33,15 @@ def run_stage(
     models: Sequence[str] | None = None,
     seeded: bool = False,
     folded: bool = False,
+    options: dict[str, Sequence[str]] | None = None,
 ) -> int:
     """Thin CLI wrapper: parse args, load params, run ``main``; bad input -> one line, exit 1.
 
     With ``models``, the stage also takes ``--model`` and is called as ``main(params, model)``;
     with ``seeded``, it takes ``--seed-index K`` (training run K, seed ``seed + K``) and gets
     ``seed_index=K`` as a keyword; with ``folded``, ``--fold F`` (cross-validation fold F) gives
-    ``fold=F`` (None without the option).
+    ``fold=F`` (None without the option); each ``options`` entry ``name: choices`` adds
+    ``--name`` (default the first choice), passed as the keyword ``name``.
     """
     parser = stage_parser(description)
     if models:
@@ -48,6 +50,8 @@ def run_stage(
         parser.add_argument("--seed-index", type=int, default=0, help="training run (seed = params seed + index)")
     if folded:
         parser.add_argument("--fold", type=int, default=None, help="cross-validation fold (evaluate.protocol: kfold)")
+    for name, choices in (options or {}).items():
+        parser.add_argument(f"--{name}", choices=list(choices), default=choices[0])
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -60,6 +64,7 @@ def run_stage(
         keywords = {"seed_index": args.seed_index} if seeded else {}
         if folded:
             keywords["fold"] = args.fold
+        keywords.update({name: getattr(args, name) for name in options or {}})
         main(*positional, **keywords)
     except (InputError, ParamsError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -21,7 +21,7 @@ from .cli import n_workers
 from .codedeps import module_files
 from .config import REPO_ROOT, Paths, aistpp_location, load_params, runs
 from .files import atomic_file
-from .models.registry import LEARNED, RETRIEVAL_MODELS
+from .models.registry import LEARNED, MOTIONBEAT, RETRIEVAL_MODELS, motionbeat_name
 
 #: Snakemake report captions (workflow/report/<name>.rst) of the outputs that carry one.
 CAPTION = {
@@ -55,6 +55,7 @@ class Stage:
     threads: int = 1  # cores the stage occupies (its worker processes): Snakemake's ``threads``
     env: str = "pipeline"  # workflow/envs/<env>.yaml, for --software-deployment-method conda
     captions: dict = field(default_factory=dict)  # output -> Snakemake report caption (workflow/report/)
+    target: str = "all"  # "ablations": built by `snakemake ablations` only, and left out of dvc.yaml
 
     @property
     def module_name(self) -> str:
@@ -195,7 +196,8 @@ def stages(params: dict) -> dict[str, Stage]:
         Stage(
             "data_report",
             [index, win, afeat, mfeat] + ([str(p.raw)] if ds == "synthetic" else []),
-            ["evaluate.beat_align_sigma_s"],
+            # the real AIST++ sequences it compares with are read if present, not tracked: same DAG without them
+            ["evaluate.beat_align_sigma_s", "datasets.aistpp.root", "datasets.aistpp.keypoints"],
             [f"{report}/report.md", f"{report}/figures"],
             out_dirs=[f"{report}/figures"],
             metrics=[f"{report}/summary.json"],
@@ -205,6 +207,7 @@ def stages(params: dict) -> dict[str, Stage]:
     if ds == "youtube":  # no model trains on the clips yet: the DAG ends at shards and the data report
         return {s.name: s for s in all_stages}
     run_files, main_evals = [], []
+    rhythm_inputs = [afeat, mfeat] + ([str(p.raw)] if ds == "synthetic" else [])
     for m in RETRIEVAL_MODELS:
         learned = m in LEARNED
         model_runs = runs(params, m)
@@ -231,8 +234,9 @@ def stages(params: dict) -> dict[str, Stage]:
             all_stages.append(
                 Stage(
                     f"evaluate_{m}_{name}",
-                    [shards, ckpt],
+                    [shards, ckpt] + rhythm_inputs,
                     ["seed", "evaluate.ks", "evaluate.chance_draws"]
+                    + RHYTHM_PARAMS
                     + (["evaluate.folds", "evaluate.val_fraction"] if run["fold"] is not None else []),
                     [files["evaluation"], files["eval"]],
                     plots=[files["recall_plot"]] if main else [],
@@ -244,14 +248,19 @@ def stages(params: dict) -> dict[str, Stage]:
             run_files += [files["evaluation"], files["eval"]]
             if main:
                 main_evals.append(files["eval"])
+    mb_stages = motionbeat_stages(params, variant="full", inputs=[shards] + rhythm_inputs)
+    all_stages += mb_stages
+    run_files += [f for s in mb_stages if s.name.startswith("evaluate_") for f in s.outs]
     mc_results = f"{p.results}/mclemcd"
+    mc_params = ["seed", "device"] + [f"mclemcd.{k}" for k in params["mclemcd"] if k not in ("main", "ablation")]
     all_stages.append(
         Stage(
             "mclemcd",
             [shards],
-            ["seed", "device"] + [f"mclemcd.{k}" for k in params["mclemcd"] if k != "main"],
+            mc_params + ["mclemcd.main"],
             [f"{p.models}/mclemcd", f"{mc_results}/tables", f"{mc_results}/metrics.json"],
             out_dirs=[f"{p.models}/mclemcd", f"{mc_results}/tables"],
+            args="--grid main",
             gpu=True,
         )
     )
@@ -269,8 +278,8 @@ def stages(params: dict) -> dict[str, Stage]:
                 gpu=True,
             )
         )
-    headlines = [str(p.headline(m)) for m in (*RETRIEVAL_MODELS, "mclemcd")]
-    dvc_metrics = [str(p.metrics_file(m)) for m in (*RETRIEVAL_MODELS, "mclemcd")]
+    headlines = [str(p.headline(m)) for m in (*RETRIEVAL_MODELS, MOTIONBEAT, "mclemcd")]
+    dvc_metrics = [str(p.metrics_file(m)) for m in (*RETRIEVAL_MODELS, MOTIONBEAT, "mclemcd")]
     comparison = f"{p.results}/comparison.json"
     all_stages.append(
         Stage(
@@ -303,7 +312,104 @@ def stages(params: dict) -> dict[str, Stage]:
             captions={f"{rep}/report.html": CAPTION["report"], f"{rep}/report_figures": CAPTION["figures"]},
         )
     )
+    # target `ablations`: MotionBeat's ablations and MCLEMCD's grid, tabulated by stage ablation_report
+    abl_files = []
+    for variant in params["motionbeat"]["ablation"]:
+        if variant == "full":
+            continue
+        for s in motionbeat_stages(params, variant=variant, inputs=[shards] + rhythm_inputs, ablation=True):
+            all_stages.append(s)
+            if s.name.startswith("evaluate_"):
+                abl_files += s.outs
+    mca = f"{p.results}/mclemcd_ablation"
+    all_stages.append(
+        Stage(
+            "mclemcd_ablation",
+            [shards],
+            mc_params + ["mclemcd.ablation"],
+            [f"{p.models}/mclemcd_ablation", f"{mca}/tables", f"{mca}/metrics.json"],
+            out_dirs=[f"{p.models}/mclemcd_ablation", f"{mca}/tables"],
+            module="mclemcd",
+            args="--grid ablation",
+            gpu=True,
+            target="ablations",
+        )
+    )
+    all_stages.append(
+        Stage(
+            "ablation_report",
+            abl_files + run_files + [f"{mca}/metrics.json"],
+            [
+                "motionbeat.ablation",
+                "motionbeat.ablation_seeds",
+                "evaluate.seeds",
+                "evaluate.protocol",
+                "evaluate.folds",
+            ],
+            [f"{p.results}/ablations/report.md", f"{p.results}/ablations/motionbeat.json"],
+            target="ablations",
+        )
+    )
     return {s.name: s for s in all_stages}
+
+
+#: Params of the rhythm protocol every evaluate stage scores (pipelines.evaluation.rhythm).
+RHYTHM_PARAMS = [
+    "evaluate.beat_align_sigma_s",
+    "motionbeat.beats",
+    "motionbeat.subdivisions",
+    "motionbeat.phase_shifts_beats",
+    "motionbeat.tempo_negatives.tolerance_bpm",
+]
+
+
+def motionbeat_stages(params: dict, *, variant: str, inputs: list[str], ablation: bool = False) -> list[Stage]:
+    """Train and evaluate stages of one MotionBeat variant: one run per seed or fold (``full``), or
+    ``motionbeat.ablation_seeds`` runs (an ablation, target ``ablations``)."""
+    p, model = Paths(params), motionbeat_name(variant)
+    model_runs = runs(params, MOTIONBEAT)
+    if ablation and params["evaluate"]["protocol"] != "kfold":
+        model_runs = model_runs[: params["motionbeat"]["ablation_seeds"]]
+    out = []
+    for run in model_runs:
+        name = run["name"]
+        args = f"--model {model} --seed-index {run['seed_index']}" + (
+            f" --fold {run['fold']}" if run["fold"] is not None else ""
+        )
+        files = {key: str(v) for key, v in p.model_files(model, name).items()}
+        fold_params = ["evaluate.folds", "evaluate.val_fraction"] if run["fold"] is not None else []
+        out.append(
+            Stage(
+                f"train_{model}_{name}",
+                inputs,
+                ["seed", "device", "train", "motionbeat"] + fold_params,
+                [files["checkpoint"], files["live"]],
+                out_dirs=[files["live"]],
+                module="train_motionbeat",
+                args=args,
+                gpu=True,
+                target="ablations" if ablation else "all",
+            )
+        )
+        out.append(
+            Stage(
+                f"evaluate_{model}_{name}",
+                inputs + [files["checkpoint"]],
+                ["seed", "evaluate.ks", "evaluate.chance_draws"] + RHYTHM_PARAMS + fold_params,
+                [files["evaluation"], files["eval"]],
+                plots=[files["recall_plot"]] if run is model_runs[0] and not ablation else [],
+                module="evaluate_motionbeat",
+                args=args,
+                target="ablations" if ablation else "all",
+            )
+        )
+    return out
+
+
+def ablation_targets(params: dict) -> list[str]:
+    """What ``snakemake ablations`` builds: the ablation report (and everything it needs)."""
+    st = stages(params)
+    return st["ablation_report"].outs if "ablation_report" in st else []
 
 
 def final_targets(params: dict) -> list[str]:
@@ -317,6 +423,8 @@ def dvc_yaml(params: dict) -> str:
     """The text of ``dvc.yaml`` for these params."""
     out = {"stages": {}}
     for s in stages(params).values():
+        if s.target != "all":
+            continue
         entry: dict = {"cmd": s.cmd, "deps": list(s.deps)}
         if s.params:
             entry["params"] = list(s.params)

@@ -74,6 +74,10 @@ def make_params(tmp_path: Path, **overrides) -> dict:
     p["mclemcd"]["sizes"]["small"].update(phase1_epochs=1, phase2_epochs=1, epoch_windows=128)
     p["mclemcd"]["ablation"] = {"collaborative": [True], "regulariser": ["fc"], "input": ["joints"]}
     p["mclemcd"]["main"] = {"collaborative": True, "regulariser": "fc", "input": "joints"}
+    # MotionBeat: a narrow model, a few short epochs (tests/models/test_motionbeat.py checks the parts)
+    p["motionbeat"].update(width=16, heads=2, layers=1, embed_dim=16, max_epochs=2, epoch_windows=64)
+    p["motionbeat"]["ablation"] = ["full", "no_phase"]
+    p["motionbeat"]["ablation_seeds"] = 1
     for key, value in overrides.items():
         node = p
         parts = key.split("__")
@@ -105,11 +109,11 @@ def run_all(params: dict) -> None:
 
 
 def run_models(params: dict) -> None:
-    """Train and evaluate every run of every retrieval model and MCLEMCD, summarize, then write
-    the report, in-process."""
+    """Train and evaluate every run of every retrieval model, MotionBeat and MCLEMCD, summarize,
+    then write the report, in-process."""
     from pipelines.config import runs
-    from pipelines.models.registry import RETRIEVAL_MODELS
-    from pipelines.stages import mclemcd, mclemcd_seed, report, summarize
+    from pipelines.models.registry import MOTIONBEAT, RETRIEVAL_MODELS
+    from pipelines.stages import evaluate_motionbeat, mclemcd, mclemcd_seed, report, summarize, train_motionbeat
     from pipelines.stages.evaluate import evaluate_model
     from pipelines.stages.train import train_model
 
@@ -117,6 +121,9 @@ def run_models(params: dict) -> None:
         for run in runs(params, name):
             train_model(params, name, seed_index=run["seed_index"], fold=run["fold"])
             evaluate_model(params, name, seed_index=run["seed_index"], fold=run["fold"])
+    for run in runs(params, MOTIONBEAT):
+        train_motionbeat.train(params, MOTIONBEAT, seed_index=run["seed_index"], fold=run["fold"])
+        evaluate_motionbeat.evaluate(params, MOTIONBEAT, seed_index=run["seed_index"], fold=run["fold"])
     mclemcd.main(params)
     for k in range(1, params["evaluate"]["seeds"]):
         mclemcd_seed.main(params, seed_index=k)

@@ -31,9 +31,20 @@ from .safe_pickle import load_pickle_dict
 
 log = logging.getLogger(__name__)
 
-INDEX_FIELDS = ["sequence", "piece", "genre", "dancer", "split", "motion_path", "motion_key",
-                "audio_path", "audio_offset_s"]
-AIST_NAME = re.compile(r"^g(?P<genre>[A-Z]{2})_s(?P<sit>[A-Z]{2})_c(?P<cam>\w+?)_d(?P<dancer>\d{2})_m(?P<piece>[A-Z]{2}\d)_ch(?P<ch>\d{2})$")
+INDEX_FIELDS = [
+    "sequence",
+    "piece",
+    "genre",
+    "dancer",
+    "split",
+    "motion_path",
+    "motion_key",
+    "audio_path",
+    "audio_offset_s",
+]
+AIST_NAME = re.compile(
+    r"^g(?P<genre>[A-Z]{2})_s(?P<sit>[A-Z]{2})_c(?P<cam>\w+?)_d(?P<dancer>\d{2})_m(?P<piece>[A-Z]{2}\d)_ch(?P<ch>\d{2})$"
+)
 
 
 def parse_aist_name(name: str) -> dict:
@@ -57,8 +68,16 @@ def derive_split(names: list[str], *, fraction: float, seed: int, key=lambda n: 
     return {n for n in names if key(n) in picked}
 
 
-def assign_splits(groups: list[str], *, named: dict, val_fraction: float, test_fraction: float, seed: int,
-                  source: str, need_val: bool = True) -> tuple[dict[str, str], str]:
+def assign_splits(
+    groups: list[str],
+    *,
+    named: dict,
+    val_fraction: float,
+    test_fraction: float,
+    seed: int,
+    source: str,
+    need_val: bool = True,
+) -> tuple[dict[str, str], str]:
     """Split of every group (a dance, a source video) and how val was chosen.
 
     Groups named in ``named`` (``{"val": [...], "test": [...], "train": [...]}``) go where they
@@ -84,13 +103,18 @@ def assign_splits(groups: list[str], *, named: dict, val_fraction: float, test_f
     else:
         n_test = max(1, int(round(test_fraction * len(order)))) if len(order) >= 3 else 0
         n_val = max(1, int(round(val_fraction * len(order)))) if len(order) >= 3 else 0
-        split_of = {n: ("test" if i < n_test else "val" if i < n_test + n_val else "train") for i, n in enumerate(order)}
+        split_of = {
+            n: ("test" if i < n_test else "val" if i < n_test + n_val else "train") for i, n in enumerate(order)
+        }
         val_source = "drawn from the fractions"
     if need_val and "val" not in split_of.values():
         train = [n for n in order if split_of.get(n) == "train"]
         if len(train) < 2:
-            raise InputError(source, f"no validation group and {len(train)} training group(s) to derive one from: "
-                                     "name one under splits.val or add data")
+            raise InputError(
+                source,
+                f"no validation group and {len(train)} training group(s) to derive one from: "
+                "name one under splits.val or add data",
+            )
         split_of[train[0]] = "val"
         val_source = "derived: one training group moved to val"
     if need_val and "test" not in split_of.values():
@@ -98,8 +122,9 @@ def assign_splits(groups: list[str], *, named: dict, val_fraction: float, test_f
     return split_of, val_source
 
 
-def index_aist_layout(root: Path, music_dir: Path, *, keypoints: str, val_fraction: float,
-                      seed: int, skips: Skips) -> tuple[list[dict], list[dict], dict]:
+def index_aist_layout(
+    root: Path, music_dir: Path, *, keypoints: str, val_fraction: float, seed: int, skips: Skips
+) -> tuple[list[dict], list[dict], dict]:
     """Index an AIST++ tree (the real one, or the synthetic one written in its layout).
 
     Returns
@@ -126,12 +151,21 @@ def index_aist_layout(root: Path, music_dir: Path, *, keypoints: str, val_fracti
         raise InputError(split_dir, "crossmodal_train.txt and crossmodal_test.txt are required")
     info = {"val_source": "file" if "val" in splits else "derived", "ignored_listed": len(ignored)}
     if "val" not in splits:
-        val = derive_split(splits["train"], fraction=val_fraction, seed=seed,
-                           key=lambda n: parse_aist_name(n)["piece"] if AIST_NAME.match(n) else n)
+        val = derive_split(
+            splits["train"],
+            fraction=val_fraction,
+            seed=seed,
+            key=lambda n: parse_aist_name(n)["piece"] if AIST_NAME.match(n) else n,
+        )
         splits["val"] = [n for n in splits["train"] if n in val]
         splits["train"] = [n for n in splits["train"] if n not in val]
-        log.warning("%s has no crossmodal_val.txt: derived val from %.0f%% of the train music pieces "
-                    "(%d sequences, seed %d)", split_dir, 100 * val_fraction, len(splits["val"]), seed)
+        log.warning(
+            "%s has no crossmodal_val.txt: derived val from %.0f%% of the train music pieces (%d sequences, seed %d)",
+            split_dir,
+            100 * val_fraction,
+            len(splits["val"]),
+            seed,
+        )
     rows, excluded, seen = [], [], set()
     for split in ("train", "val", "test"):
         split_file = split_dir / f"crossmodal_{split}.txt"
@@ -156,13 +190,30 @@ def index_aist_layout(root: Path, music_dir: Path, *, keypoints: str, val_fracti
             if not audio.is_file():
                 skips.handle(name, InputError(audio, f"music for {name} not found"))
                 continue
-            rows.append({"sequence": name, **meta, "split": split, "motion_path": str(motion),
-                         "motion_key": keypoints, "audio_path": str(audio), "audio_offset_s": 0.0})
+            rows.append(
+                {
+                    "sequence": name,
+                    **meta,
+                    "split": split,
+                    "motion_path": str(motion),
+                    "motion_key": keypoints,
+                    "audio_path": str(audio),
+                    "audio_offset_s": 0.0,
+                }
+            )
     return rows, excluded, info
 
 
-def index_musictodance(root: Path, *, val_fraction: float, test_fraction: float, seed: int,
-                       skips: Skips, motion_fps: int, splits: dict | None = None) -> tuple[list[dict], list[dict], dict]:
+def index_musictodance(
+    root: Path,
+    *,
+    val_fraction: float,
+    test_fraction: float,
+    seed: int,
+    skips: Skips,
+    motion_fps: int,
+    splits: dict | None = None,
+) -> tuple[list[dict], list[dict], dict]:
     """Index MusicToDance dance folders, split by dance (no dance in two splits)."""
     if not root.is_dir():
         raise InputError(root, "MusicToDance folder not found")
@@ -182,18 +233,32 @@ def index_musictodance(root: Path, *, val_fraction: float, test_fraction: float,
             skips.handle(d.name, InputError(d / "config.json", f"needs an integer start_position: {exc}"))
             continue
         good.append((d, start))
-    split_of, val_source = assign_splits([d.name for d, _ in good], named=splits or {}, val_fraction=val_fraction,
-                                         test_fraction=test_fraction, seed=seed,
-                                         source="params.yaml: datasets.musictodance")
+    split_of, val_source = assign_splits(
+        [d.name for d, _ in good],
+        named=splits or {},
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        seed=seed,
+        source="params.yaml: datasets.musictodance",
+    )
     rows = []
     for d, start in good:
         if d.name not in split_of:  # left out of every named split
             continue
         genre = d.name.split("_")[1]
-        rows.append({"sequence": d.name, "piece": d.name, "genre": genre, "dancer": "",
-                     "split": split_of[d.name], "motion_path": str(d / "skeletons.json"),
-                     "motion_key": "skeletons", "audio_path": str(d / "audio.mp3"),
-                     "audio_offset_s": start / motion_fps})
+        rows.append(
+            {
+                "sequence": d.name,
+                "piece": d.name,
+                "genre": genre,
+                "dancer": "",
+                "split": split_of[d.name],
+                "motion_path": str(d / "skeletons.json"),
+                "motion_key": "skeletons",
+                "audio_path": str(d / "audio.mp3"),
+                "audio_offset_s": start / motion_fps,
+            }
+        )
     return rows, [], {"val_source": f"by dance, {val_source}", "dances": len(rows)}
 
 
@@ -225,8 +290,16 @@ def load_keypoints(path: str | Path, key: str) -> np.ndarray:
     return kp
 
 
-def index_youtube(clips_dir: Path, *, val_fraction: float, test_fraction: float, drop_glitchy: bool,
-                  seed: int, skips: Skips, splits: dict | None = None) -> tuple[list[dict], list[dict], dict]:
+def index_youtube(
+    clips_dir: Path,
+    *,
+    val_fraction: float,
+    test_fraction: float,
+    drop_glitchy: bool,
+    seed: int,
+    skips: Skips,
+    splits: dict | None = None,
+) -> tuple[list[dict], list[dict], dict]:
     """Index the clips that stage ``youtube_clips`` cut and stage ``pose`` processed.
 
     Every clip is its own music piece (``audio.wav``, the full mix); the motion is its
@@ -249,21 +322,43 @@ def index_youtube(clips_dir: Path, *, val_fraction: float, test_fraction: float,
         if drop_glitchy and json.loads(quality.read_text()).get("glitchy"):
             excluded.append({"item": c["clip"], "path": str(quality), "reason": "flagged glitchy by the pose stage"})
             continue
-        rows.append({"sequence": c["clip"], "piece": c["clip"], "genre": "YT", "dancer": "", "split": "",
-                     "source": c["url"].strip(), "motion_path": str(pose), "motion_key": "mediapipe_world",
-                     "audio_path": str(audio), "audio_offset_s": 0.0})
+        rows.append(
+            {
+                "sequence": c["clip"],
+                "piece": c["clip"],
+                "genre": "YT",
+                "dancer": "",
+                "split": "",
+                "source": c["url"].strip(),
+                "motion_path": str(pose),
+                "motion_key": "mediapipe_world",
+                "audio_path": str(audio),
+                "audio_offset_s": 0.0,
+            }
+        )
     sources = sorted({r["source"] for r in rows})
     if splits:
-        split_of, val_source = assign_splits(sources, named=splits, val_fraction=val_fraction,
-                                             test_fraction=test_fraction, seed=seed,
-                                             source="params.yaml: datasets.youtube", need_val=False)
+        split_of, val_source = assign_splits(
+            sources,
+            named=splits,
+            val_fraction=val_fraction,
+            test_fraction=test_fraction,
+            seed=seed,
+            source="params.yaml: datasets.youtube",
+            need_val=False,
+        )
     else:  # no model trains on the clips yet: a short list may leave val and test empty
         order = sorted(sources, key=lambda s: (stable_hash(f"{seed}:{s}"), s))
         n_test, n_val = int(round(test_fraction * len(order))), int(round(val_fraction * len(order)))
-        split_of = {s: ("test" if i < n_test else "val" if i < n_test + n_val else "train") for i, s in enumerate(order)}
+        split_of = {
+            s: ("test" if i < n_test else "val" if i < n_test + n_val else "train") for i, s in enumerate(order)
+        }
         val_source = "drawn from the fractions"
     rows = [r for r in rows if r["source"] in split_of]
     for r in rows:
         r["split"] = split_of[r.pop("source")]
-    return rows, excluded, {"val_source": f"by source video, {val_source}", "source_videos": len(sources),
-                            "clips_listed": len(clips)}
+    return (
+        rows,
+        excluded,
+        {"val_source": f"by source video, {val_source}", "source_videos": len(sources), "clips_listed": len(clips)},
+    )

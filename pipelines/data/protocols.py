@@ -41,6 +41,8 @@ def fold_roles(meta: list[dict], *, fold: int, folds: int, seed: int, val_fracti
     rest = sorted({g for g, f in assign.items() if f != fold}, key=lambda g: (stable_hash(f"{seed}:val:{g}"), g))
     n_val = max(1, int(round(val_fraction * len(rest))))
     if len(rest) - n_val < 1:
-        raise InputError("evaluate.folds", f"fold {fold}: {len(rest)} groups outside the test fold, too few for val and train")
+        raise InputError(
+            "evaluate.folds", f"fold {fold}: {len(rest)} groups outside the test fold, too few for val and train"
+        )
     val = set(rest[:n_val])
     return np.array(["test" if assign[m["piece"]] == fold else "val" if m["piece"] in val else "train" for m in meta])

@@ -19,9 +19,7 @@ from ..errors import InputError
 
 # (module, name) pairs a numpy array pickle needs; numpy 2 renamed numpy.core -> numpy._core.
 _ALLOWED = {
-    (mod, name)
-    for mod in ("numpy.core.multiarray", "numpy._core.multiarray")
-    for name in ("_reconstruct", "scalar")
+    (mod, name) for mod in ("numpy.core.multiarray", "numpy._core.multiarray") for name in ("_reconstruct", "scalar")
 } | {("numpy", "ndarray"), ("numpy", "dtype")}
 
 

@@ -11,8 +11,8 @@ The file is opened lazily in each worker process, so the dataset can be used wit
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import h5py
 import numpy as np

@@ -118,3 +118,54 @@ def motion_features_for(kp: np.ndarray, params: dict, *, source: str) -> dict:
         kinetic_min_separation_s=params["motion"]["kinetic_min_separation_s"],
         source=source,
     )
+
+
+def contact_pulse(
+    *,
+    joints: np.ndarray,
+    root: np.ndarray,
+    velocity: np.ndarray,
+    kinetic_beats: np.ndarray,
+    skeleton: Skeleton,
+    height_scale: float = 0.05,
+    speed_scale: float = 0.5,
+) -> np.ndarray:
+    """Foot landings per frame (MotionBeat's contact pulse), shape (T,), in [0, 1].
+
+    A foot is in contact when its lowest joint is near its own floor (the 5th percentile of
+    its height over the sequence) and still: ``exp(-h / height_scale) · exp(-v / speed_scale)``
+    with ``h`` in torso lengths and ``v`` the foot joints' mean speed in torso lengths per second.
+    The pulse is the rise of contact (the landing), summed over both feet, scaled so its
+    99th percentile is 1 and clipped to [0, 1].
+
+    Skeletons without feet (:attr:`Skeleton.contact_joints` empty) fall back to kinetic-beat
+    strength: the 0/1 ``kinetic_beats`` smoothed by a Gaussian of σ = 2 frames, peak 1.
+
+    Parameters
+    ----------
+    joints : np.ndarray, shape (T, J, 3)
+        Root-centred joints in torso lengths (the motion features' ``joints``).
+    root : np.ndarray, shape (T, 3)
+        Root track in torso lengths (``root``).
+    velocity : np.ndarray, shape (T, J, 3)
+        Joint velocities in torso lengths per second (``velocity``).
+    kinetic_beats : np.ndarray, shape (T,)
+        0/1 kinetic beats (the fallback).
+    skeleton : Skeleton
+    height_scale, speed_scale : float
+        Torso lengths and torso lengths per second at which contact has fallen to 1/e.
+    """
+    feet = skeleton.contact_joints
+    if not feet:
+        pulse = gaussian_filter1d(np.asarray(kinetic_beats, dtype=np.float64), sigma=2.0)
+        return (pulse / max(pulse.max(), 1e-9)).astype(np.float32)
+    height = joints[..., skeleton.up_axis] + root[:, None, skeleton.up_axis]
+    pulse = np.zeros(joints.shape[0])
+    for foot in feet:
+        h = height[:, list(foot)].min(axis=1)
+        h = np.clip(h - np.percentile(h, 5), 0, None)
+        v = np.linalg.norm(velocity[:, list(foot)], axis=-1).mean(axis=1)
+        contact = np.exp(-h / height_scale) * np.exp(-v / speed_scale)
+        pulse += np.clip(np.diff(contact, prepend=contact[0]), 0, None)
+    scale = np.percentile(pulse, 99)
+    return np.clip(pulse / max(scale, 1e-9), 0, 1).astype(np.float32)

@@ -91,22 +91,37 @@ def _mapping(d_in: int, hidden: list[int], d_out: int) -> nn.Sequential:
 class MCLEMCD(nn.Module):
     """Motion encoder(s) + genre head + music autoencoder + optional mapping network."""
 
-    def __init__(self, *, layout: str, genres: list[str], variant: Variant, cfg: dict, n_mels: int, frames: int,
-                 mel_mean: torch.Tensor, mel_std: torch.Tensor):
+    def __init__(
+        self,
+        *,
+        layout: str,
+        genres: list[str],
+        variant: Variant,
+        cfg: dict,
+        n_mels: int,
+        frames: int,
+        mel_mean: torch.Tensor,
+        mel_std: torch.Tensor,
+    ):
         super().__init__()
         self.variant, self.genres, self.frames, self.n_mels = variant, list(genres), frames, n_mels
         self.graph = Graph(layout)
         enc = dict(channels=list(cfg["channels"]), embed_dim=cfg["embed_dim"], kt=cfg["temporal_kernel"])
         streams = {"joints": ["joints"], "limbs": ["limbs"], "early": ["early"], "late": ["joints", "limbs"]}
         self.streams = streams[variant.input]
-        self.encoders = nn.ModuleDict({s: GraphEncoder(self.graph, c_in=6 if s == "early" else 3, **enc)
-                                       for s in self.streams})
+        self.encoders = nn.ModuleDict(
+            {s: GraphEncoder(self.graph, c_in=6 if s == "early" else 3, **enc) for s in self.streams}
+        )
         self.heads = nn.ModuleDict({s: nn.Linear(cfg["embed_dim"], len(genres)) for s in self.streams})
         self.drop = nn.Dropout(cfg["dropout"]) if variant.regulariser == "dropout" else nn.Identity()
-        self.mapping = (_mapping(cfg["embed_dim"], list(cfg["mapping_hidden"]), cfg["embed_dim"])
-                        if variant.regulariser == "fc" else nn.Identity())
-        self.music = MusicAutoencoder(n_mels=n_mels, frames=frames, channels=list(cfg["music_channels"]),
-                                      embed_dim=cfg["embed_dim"])
+        self.mapping = (
+            _mapping(cfg["embed_dim"], list(cfg["mapping_hidden"]), cfg["embed_dim"])
+            if variant.regulariser == "fc"
+            else nn.Identity()
+        )
+        self.music = MusicAutoencoder(
+            n_mels=n_mels, frames=frames, channels=list(cfg["music_channels"]), embed_dim=cfg["embed_dim"]
+        )
         self.register_buffer("mel_mean", mel_mean.float())
         self.register_buffer("mel_std", mel_std.float().clamp_min(1e-6))
 
@@ -139,8 +154,10 @@ class MCLEMCD(nn.Module):
         z_motion, logits = self.motion(joints)
         mel_n = self.normalise_mel(mel)
         z_music = self.music.encode(mel_n)
-        out = {"genre": F.cross_entropy(logits, labels),
-               "music_recon": reconstruction_mse(self.music.decode(z_music), mel_n)}
+        out = {
+            "genre": F.cross_entropy(logits, labels),
+            "music_recon": reconstruction_mse(self.music.decode(z_music), mel_n),
+        }
         if "pair" in terms:
             mapped = self.mapping(z_motion)
             out["pair"] = reconstruction_mse(mapped, z_music)
@@ -148,12 +165,19 @@ class MCLEMCD(nn.Module):
         return out
 
     @classmethod
-    def from_checkpoint(cls, ckpt: dict) -> "MCLEMCD":
+    def from_checkpoint(cls, ckpt: dict) -> MCLEMCD:
         """Rebuild a trained model (eval mode) from a checkpoint dict written by stage ``mclemcd``."""
         state = ckpt["state_dict"]
-        model = cls(layout=ckpt["layout"], genres=ckpt["genres"], variant=Variant(**ckpt["variant"]),
-                    cfg=ckpt["config"], n_mels=ckpt["n_mels"], frames=ckpt["frames"], mel_mean=state["mel_mean"],
-                    mel_std=state["mel_std"])
+        model = cls(
+            layout=ckpt["layout"],
+            genres=ckpt["genres"],
+            variant=Variant(**ckpt["variant"]),
+            cfg=ckpt["config"],
+            n_mels=ckpt["n_mels"],
+            frames=ckpt["frames"],
+            mel_mean=state["mel_mean"],
+            mel_std=state["mel_std"],
+        )
         model.load_state_dict(state)
         return model.eval()
 
@@ -165,5 +189,3 @@ def predict(model: MCLEMCD, data: dict, *, device: torch.device, batch_size: int
     for b in torch.arange(len(data["meta"])).split(batch_size):
         out.append(torch.softmax(model.motion(data["joints"][b].to(device))[1], dim=-1).cpu())
     return torch.cat(out).numpy() if out else np.zeros((0, len(model.genres)))
-
-

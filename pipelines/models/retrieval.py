@@ -91,15 +91,33 @@ class ContrastiveHead(nn.Module):
 
 
 def _mlp(d_in: int, hidden: int, d_out: int, dropout: float) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(d_in, hidden), nn.GELU(), nn.Dropout(dropout),
-                         nn.Linear(hidden, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, d_out))
+    return nn.Sequential(
+        nn.Linear(d_in, hidden),
+        nn.GELU(),
+        nn.Dropout(dropout),
+        nn.Linear(hidden, hidden),
+        nn.GELU(),
+        nn.Dropout(dropout),
+        nn.Linear(hidden, d_out),
+    )
 
 
 class PooledContrastive(nn.Module):
     """CLIP-style model on statistics-pooled window features."""
 
-    def __init__(self, *, audio_dim: int, motion_dim: int, audio_norm: Standardizer, motion_norm: Standardizer,
-                 pooling: str, hidden: int, embed_dim: int, dropout: float, temperature_init: float):
+    def __init__(
+        self,
+        *,
+        audio_dim: int,
+        motion_dim: int,
+        audio_norm: Standardizer,
+        motion_norm: Standardizer,
+        pooling: str,
+        hidden: int,
+        embed_dim: int,
+        dropout: float,
+        temperature_init: float,
+    ):
         super().__init__()
         self.audio_norm, self.motion_norm, self.pooling = audio_norm, motion_norm, pooling
         width = POOLED_WIDTH[pooling]
@@ -122,16 +140,25 @@ class ConvEncoder(nn.Module):
         super().__init__()
         self.inp = nn.Conv1d(d_in, channels, 2, stride=2)  # halve the frame rate
         self.blocks = nn.ModuleList(
-            nn.Sequential(nn.Conv1d(channels, channels, kernel_size, padding=(kernel_size // 2) * 2 ** i,
-                                    dilation=2 ** i),
-                          nn.GroupNorm(8 if channels % 8 == 0 else 1, channels), nn.GELU(), nn.Dropout(dropout))
-            for i in range(layers))
+            nn.Sequential(
+                nn.Conv1d(channels, channels, kernel_size, padding=(kernel_size // 2) * 2**i, dilation=2**i),
+                nn.GroupNorm(8 if channels % 8 == 0 else 1, channels),
+                nn.GELU(),
+                nn.Dropout(dropout),
+            )
+            for i in range(layers)
+        )
         self.out = nn.Linear(2 * channels, embed_dim)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def states(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-step states (B, C, T // 2) before pooling."""
         h = self.inp(rearrange(x, "b t d -> b d t"))
         for block in self.blocks:
             h = h + block(h)
+        return h
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.states(x)
         pooled = torch.cat([h.mean(dim=-1), h.amax(dim=-1)], dim=-1)
         return F.normalize(self.out(pooled), dim=-1)
 
@@ -139,9 +166,20 @@ class ConvEncoder(nn.Module):
 class TemporalContrastive(nn.Module):
     """Conv encoders over the frame sequences of each window, InfoNCE head."""
 
-    def __init__(self, *, audio_dim: int, motion_dim: int, audio_norm: Standardizer, motion_norm: Standardizer,
-                 channels: int, layers: int, kernel_size: int, embed_dim: int, dropout: float,
-                 temperature_init: float):
+    def __init__(
+        self,
+        *,
+        audio_dim: int,
+        motion_dim: int,
+        audio_norm: Standardizer,
+        motion_norm: Standardizer,
+        channels: int,
+        layers: int,
+        kernel_size: int,
+        embed_dim: int,
+        dropout: float,
+        temperature_init: float,
+    ):
         super().__init__()
         self.audio_norm, self.motion_norm = audio_norm, motion_norm
         kw = dict(channels=channels, layers=layers, kernel_size=kernel_size, embed_dim=embed_dim, dropout=dropout)
@@ -155,12 +193,17 @@ class TemporalContrastive(nn.Module):
     def embed_motion(self, x: torch.Tensor) -> torch.Tensor:
         return self.motion(self.motion_norm(x))
 
+    def audio_steps(self, x: torch.Tensor) -> torch.Tensor:
+        """The music encoder's per-step states (B, T // 2, C), two frames a step (the beat-tracking probe)."""
+        return rearrange(self.audio.states(self.audio_norm(x)), "b c t -> b t c")
+
 
 class RidgeBaseline(nn.Module):
     """Ridge regression from pooled audio to pooled motion (closed form, see :func:`fit_ridge`)."""
 
-    def __init__(self, *, audio_dim: int, motion_dim: int, audio_norm: Standardizer, motion_norm: Standardizer,
-                 pooling: str):
+    def __init__(
+        self, *, audio_dim: int, motion_dim: int, audio_norm: Standardizer, motion_norm: Standardizer, pooling: str
+    ):
         super().__init__()
         self.audio_norm, self.motion_norm, self.pooling = audio_norm, motion_norm, pooling
         wa, wm = POOLED_WIDTH[pooling] * audio_dim, POOLED_WIDTH[pooling] * motion_dim
@@ -195,21 +238,40 @@ def fit_ridge(model: RidgeBaseline, audio: torch.Tensor, motion: torch.Tensor, *
         model.weight.copy_(w.float())
 
 
-def build_model(name: str, cfg: dict, *, audio_dim: int, motion_dim: int, audio_stats: tuple, motion_stats: tuple) -> nn.Module:
+def build_model(
+    name: str, cfg: dict, *, audio_dim: int, motion_dim: int, audio_stats: tuple, motion_stats: tuple
+) -> nn.Module:
     """Construct a model from its params section."""
     a_norm, m_norm = Standardizer(*audio_stats), Standardizer(*motion_stats)
     if name == "linear":
-        return RidgeBaseline(audio_dim=audio_dim, motion_dim=motion_dim, audio_norm=a_norm, motion_norm=m_norm,
-                             pooling=cfg["pooling"])
+        return RidgeBaseline(
+            audio_dim=audio_dim, motion_dim=motion_dim, audio_norm=a_norm, motion_norm=m_norm, pooling=cfg["pooling"]
+        )
     if name == "clip":
-        return PooledContrastive(audio_dim=audio_dim, motion_dim=motion_dim, audio_norm=a_norm, motion_norm=m_norm,
-                                 pooling=cfg["pooling"], hidden=cfg["hidden"], embed_dim=cfg["embed_dim"], dropout=cfg["dropout"],
-                                 temperature_init=cfg["temperature_init"])
+        return PooledContrastive(
+            audio_dim=audio_dim,
+            motion_dim=motion_dim,
+            audio_norm=a_norm,
+            motion_norm=m_norm,
+            pooling=cfg["pooling"],
+            hidden=cfg["hidden"],
+            embed_dim=cfg["embed_dim"],
+            dropout=cfg["dropout"],
+            temperature_init=cfg["temperature_init"],
+        )
     if name == "temporal":
-        return TemporalContrastive(audio_dim=audio_dim, motion_dim=motion_dim, audio_norm=a_norm, motion_norm=m_norm,
-                                   channels=cfg["channels"], layers=cfg["layers"], kernel_size=cfg["kernel_size"],
-                                   embed_dim=cfg["embed_dim"], dropout=cfg["dropout"],
-                                   temperature_init=cfg["temperature_init"])
+        return TemporalContrastive(
+            audio_dim=audio_dim,
+            motion_dim=motion_dim,
+            audio_norm=a_norm,
+            motion_norm=m_norm,
+            channels=cfg["channels"],
+            layers=cfg["layers"],
+            kernel_size=cfg["kernel_size"],
+            embed_dim=cfg["embed_dim"],
+            dropout=cfg["dropout"],
+            temperature_init=cfg["temperature_init"],
+        )
     raise ValueError(f"unknown model {name!r}; known: {RETRIEVAL_MODELS}")
 
 
@@ -217,7 +279,6 @@ def feature_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-dimension mean and std over windows and frames of (N, T, D)."""
     flat = x.reshape(-1, x.shape[-1]).double()
     return flat.mean(0).float(), flat.std(0).float()
-
 
 
 def run_windows(params: dict, *, fold: int | None, roles: tuple[str, ...]) -> dict[str, dict]:
@@ -231,11 +292,15 @@ def run_windows(params: dict, *, fold: int | None, roles: tuple[str, ...]) -> di
     if fold is None:
         return {r: load_windows(paths.shard_file(W, r)) for r in roles}
     parts = [load_windows(paths.shard_file(W, s)) for s in SPLITS if paths.shard_file(W, s).exists()]
-    every = {"audio": torch.cat([p["audio"] for p in parts]), "motion": torch.cat([p["motion"] for p in parts]),
-             "meta": [m for p in parts for m in p["meta"]]}
+    every = {
+        "audio": torch.cat([p["audio"] for p in parts]),
+        "motion": torch.cat([p["motion"] for p in parts]),
+        "meta": [m for p in parts for m in p["meta"]],
+    }
     ecfg = params["evaluate"]
-    role_of = fold_roles(every["meta"], fold=fold, folds=ecfg["folds"], seed=params["seed"],
-                         val_fraction=ecfg["val_fraction"])
+    role_of = fold_roles(
+        every["meta"], fold=fold, folds=ecfg["folds"], seed=params["seed"], val_fraction=ecfg["val_fraction"]
+    )
     out = {}
     for r in roles:
         idx = np.flatnonzero(role_of == r)
@@ -255,14 +320,15 @@ def load_windows(path: Path) -> dict:
 
 
 @torch.no_grad()
-def embed(model: nn.Module, audio: torch.Tensor, motion: torch.Tensor, *, device: torch.device,
-          batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+def embed(
+    model: nn.Module, audio: torch.Tensor, motion: torch.Tensor, *, device: torch.device, batch_size: int = 256
+) -> tuple[torch.Tensor, torch.Tensor]:
     """l2-normalised embeddings (N, E) of every window, in eval mode, on the CPU."""
     model.eval()
     a, m = [], []
     for s in range(0, audio.shape[0], batch_size):
-        a.append(model.embed_audio(audio[s:s + batch_size].to(device)).cpu())
-        m.append(model.embed_motion(motion[s:s + batch_size].to(device)).cpu())
+        a.append(model.embed_audio(audio[s : s + batch_size].to(device)).cpu())
+        m.append(model.embed_motion(motion[s : s + batch_size].to(device)).cpu())
     return torch.cat(a), torch.cat(m)
 
 
@@ -270,7 +336,8 @@ def model_from_checkpoint(ckpt: dict) -> nn.Module:
     """Rebuild a retrieval model (eval mode) from a checkpoint dict written by stage ``train_<model>``."""
     name, dims = ckpt["model"], ckpt["dims"]
     zeros_a, zeros_m = torch.zeros(dims["audio_dim"]), torch.zeros(dims["motion_dim"])
-    model = build_model(name, ckpt["params"][name], **dims, audio_stats=(zeros_a, zeros_a + 1),
-                        motion_stats=(zeros_m, zeros_m + 1))
+    model = build_model(
+        name, ckpt["params"][name], **dims, audio_stats=(zeros_a, zeros_a + 1), motion_stats=(zeros_m, zeros_m + 1)
+    )
     model.load_state_dict(ckpt["state_dict"])
     return model.eval()

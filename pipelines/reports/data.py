@@ -14,9 +14,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..config import GENRE_NAMES, SKELETON_LAYOUT, SPLITS, Paths, motion_fps, window_specs  # noqa: E402
+from ..config import GENRE_NAMES, MOTION_FPS, SKELETON_LAYOUT, SPLITS, Paths, motion_fps, window_specs  # noqa: E402
+from ..data.datasets import load_keypoints  # noqa: E402
 from ..data.skeleton import Skeleton  # noqa: E402
+from ..errors import InputError  # noqa: E402
 from ..evaluation.beats import beat_align_score, beat_f_measure  # noqa: E402
+from ..evaluation.motion_stats import STATS, motion_stats, summarize_stats  # noqa: E402
 from ..files import read_csv  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,23 @@ def draw_poses(
     plt.close(fig)
 
 
+def real_aistpp_motion_stats(params: dict) -> tuple[dict | None, str]:
+    """:func:`~pipelines.evaluation.motion_stats.summarize_stats` over the real AIST++ sequences in
+    ``datasets.aistpp.root``/``annotations/keypoints3d`` (array ``datasets.aistpp.keypoints``), and
+    where they were looked for. ``None`` when there are none there or none can be read: the report
+    then says so, it never fails for want of them."""
+    cfg = params["datasets"]["aistpp"]
+    folder = Path(cfg["root"]) / "annotations" / "keypoints3d"
+    skeleton, fps = Skeleton(SKELETON_LAYOUT["aistpp"]), MOTION_FPS["aistpp"]
+    stats = []
+    for f in sorted(folder.glob("*.pkl")) if folder.is_dir() else []:
+        try:
+            stats.append(motion_stats(keypoints=load_keypoints(f, cfg["keypoints"]), skeleton=skeleton, fps=fps))
+        except (InputError, ValueError) as err:
+            log.warning("data report: real AIST++ sequence %s left out: %s", f, err)
+    return (summarize_stats(per_sequence=stats) if stats else None), str(folder)
+
+
 def collect(params: dict) -> dict:
     """Gather every number the report shows."""
     paths = Paths(params)
@@ -86,11 +106,15 @@ def collect(params: dict) -> dict:
             gt = np.loadtxt(gt_file, skiprows=1, ndmin=2)
             beat_f[p] = beat_f_measure(estimated_s=est, reference_s=gt[:, 0])
             downbeat_f[p] = beat_f_measure(estimated_s=est_down, reference_s=gt[gt[:, 1] == 1, 0])
-    nan_frames, beat_align = {}, []
+    skeleton = Skeleton(SKELETON_LAYOUT[params["dataset"]])
+    nan_frames, beat_align, moves = {}, [], []
     for s in seqs:
         with np.load(paths.motion_features / f"{s['sequence']}.npz") as m:
             nan_frames[s["sequence"]] = int(m["nan_mask"].sum())
             kin = np.flatnonzero(m["kinetic_beats"]) / fps
+            # body units (1 = torso length), translated so the root starts at 0: the statistics don't mind
+            positions = m["joints"].astype(np.float64) + m["root"][:, None].astype(np.float64)
+        moves.append(motion_stats(keypoints=positions, skeleton=skeleton, fps=fps))
         frames = beat_frames[s["piece"]] - int(s["audio_offset_frames"])
         mb = frames[(frames >= 0) & (frames < int(s["usable_frames"]))] / fps
         beat_align.append(beat_align_score(music_beats_s=mb, kinetic_beats_s=kin, sigma_s=sigma_s))
@@ -98,6 +122,7 @@ def collect(params: dict) -> dict:
     for spec in window_specs(params):
         rows = read_csv(paths.windows / f"w{spec['frames']}.csv")
         windows[spec["frames"]] = Counter((r["genre"], r["split"]) for r in rows)
+    real_stats, real_dir = real_aistpp_motion_stats(params)
     return {
         "info": info,
         "sequences": seqs,
@@ -111,8 +136,56 @@ def collect(params: dict) -> dict:
         "fps": fps,
         "beat_align_sigma_s": sigma_s,
         "motion_dir": paths.motion_features,
-        "skeleton": Skeleton(SKELETON_LAYOUT[params["dataset"]]),
+        "skeleton": skeleton,
+        "motion_stats": summarize_stats(per_sequence=moves),
+        "motion_stats_aistpp": real_stats,
+        "aistpp_keypoints_dir": real_dir,
     }
+
+
+def _stat_cell(s: dict) -> str:
+    if not s["n"]:
+        return "n/a"
+    return f"{s['median']:.2f} [{s['min']:.2f}, {s['max']:.2f}]"
+
+
+def _rounded(summary: dict | None) -> dict | None:
+    """Summaries for JSON: 4 decimals, NaN as null."""
+    if summary is None:
+        return None
+    return {
+        k: {f: (round(v, 4) if np.isfinite(v) else None) if f != "n" else v for f, v in s.items()}
+        for k, s in summary.items()
+    }
+
+
+def motion_stats_lines(data: dict, *, dataset: str) -> list[str]:
+    """The report's section on how much the dancers move (Markdown lines)."""
+    ours, real = data["motion_stats"], data["motion_stats_aistpp"]
+    n = max(s["n"] for s in ours.values())
+    lines = [
+        "## How much the dancers move",
+        "",
+        "Per sequence, in torso lengths (mean length of the skeleton's torso edges), so skeletons and "
+        "units compare (`pipelines/evaluation/motion_stats.py`); median [min, max] over sequences.",
+        "",
+    ]
+    if real is None:
+        lines += [
+            f"Real AIST++ sequences not found in `{data['aistpp_keypoints_dir']}` (`datasets.aistpp.root`): "
+            "no comparison.",
+            "",
+        ]
+        header, rule = f"| statistic | `{dataset}` ({n} sequences) |", "|---|---|"
+    else:
+        n_real = max(s["n"] for s in real.values())
+        header = f"| statistic | `{dataset}` ({n} sequences) | real AIST++ ({n_real} sequences) |"
+        rule = "|---|---|---|"
+    lines += [header, rule]
+    for key, label in STATS.items():
+        row = f"| {label} | {_stat_cell(ours[key])} |"
+        lines.append(row + (f" {_stat_cell(real[key])} |" if real is not None else ""))
+    return lines + [""]
 
 
 def render(data: dict, out: Path, *, dataset: str) -> None:
@@ -207,6 +280,9 @@ def render(data: dict, out: Path, *, dataset: str) -> None:
         f"{int((nan > 0).sum())} sequences have NaN frames ({int(nan.sum())} frames in all); they are "
         "interpolated and flagged in `nan_mask`.",
         "",
+    ]
+    lines += motion_stats_lines(data, dataset=dataset)
+    lines += [
         "## Windows per genre and split",
         "",
     ]
@@ -242,5 +318,7 @@ def render(data: dict, out: Path, *, dataset: str) -> None:
         "beat_align_mean": round(float(ba.mean()), 4),
         "beat_align_sigma_s": data["beat_align_sigma_s"],
         "windows": {str(f): sum(c.values()) for f, c in data["windows"].items()},
+        "motion_stats": _rounded(data["motion_stats"]),
+        "motion_stats_aistpp": _rounded(data["motion_stats_aistpp"]),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")

@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 
 from ..config import Paths, runs  # noqa: E402
 from ..evaluation.retrieval import pessimistic_ranks  # noqa: E402
-from ..models.registry import RETRIEVAL_MODELS, Variant  # noqa: E402
+from ..models.registry import SCORED_MODELS, Variant  # noqa: E402
 from .ablation import ablation_caption, ablation_rows  # noqa: E402
 from .doc import Doc  # noqa: E402
 
@@ -72,15 +72,55 @@ def retrieval_table(runs: dict, gallery: str, direction: str, ks: list[int]) -> 
     return header, rows
 
 
+def rhythm_caption(params: dict, first: dict) -> str:
+    cfg = params["motionbeat"]
+    probe = next((r for r in [first["rhythm"].get("beat_probe")] if r), None)
+    ref = probe["reference"] if probe else "the reference beats"
+    return (
+        "Phase discrimination: for each test window, the music's similarity to its true motion against the same dance "
+        f"moved by {', '.join(f'{k:+g}' for k in cfg['phase_shifts_beats'])} beats along the beat grid (music kept) and "
+        f"a different dance within ±{cfg['tempo_negatives']['tolerance_bpm']:g} BPM; top-1 accuracy (ties against the "
+        "model) beside chance (1 / candidates). Beat probe: a logistic regression on the music encoder's frozen "
+        f"per-step states (per token for MotionBeat, per conv step for temporal; pooled models have none), F-measure "
+        f"±70 ms against {ref} per test window, beside a beat grid at the true tempo with a random phase. The temporal "
+        "model's music input includes the estimated beats. Retrieved BeatAlign: the music query's beats against the "
+        "kinetic beats of the motion ranked first (true pair and random pair for reference). Mean ± std over runs."
+    )
+
+
+def rhythm_rows(model_runs: dict) -> tuple[list[str], list[list[str]]]:
+    """Rows per model of the rhythm metrics (:mod:`pipelines.evaluation.rhythm`)."""
+    header = ["model", "phase top-1", "chance", "beat probe F", "chance", "retrieved BeatAlign", "true pair", "random"]
+    rows = []
+    for name, results in model_runs.items():
+        rh = [r.get("rhythm") or {} for r in results]
+        if not rh[0]:
+            continue
+        probe = [x["beat_probe"] for x in rh if x.get("beat_probe") and x["beat_probe"].get("f_measure") is not None]
+        rows.append(
+            [
+                name,
+                _spread([x["phase"]["top1"] for x in rh]),
+                _pct(rh[0]["phase"]["chance"]),
+                _spread([p["f_measure"] for p in probe]) if probe else "—",
+                _pct(probe[0]["chance"]) if probe else "—",
+                _spread([x["beat_align"]["retrieved"] for x in rh], pct=False, digits=3),
+                f"{rh[0]['beat_align']['true_pair']:.3f}",
+                f"{rh[0]['beat_align']['random_pair']:.3f}",
+            ]
+        )
+    return header, rows
+
+
 def build(params: dict, doc: Doc) -> None:
     paths = Paths(params)
     summary = json.loads((paths.data_report / "summary.json").read_text())
     model_runs = {
         m: [json.loads(paths.model_files(m, r["name"])["evaluation"].read_text()) for r in runs(params, m)]
-        for m in RETRIEVAL_MODELS
+        for m in SCORED_MODELS
     }
     metrics = {m: r[0] for m, r in model_runs.items()}  # the main run, for the figures
-    evals = {m: np.load(paths.model_files(m, runs(params, m)[0]["name"])["eval"]) for m in RETRIEVAL_MODELS}
+    evals = {m: np.load(paths.model_files(m, runs(params, m)[0]["name"])["eval"]) for m in SCORED_MODELS}
     comparison = json.loads((paths.results / "comparison.json").read_text())
     ks = params["evaluate"]["ks"]
     W = params["train"]["window_frames"]
@@ -144,6 +184,9 @@ def build(params: dict, doc: Doc) -> None:
         for m in comparison["margins"]
     ]
     doc.table(["model", "baseline", "metric", "margin (points)", "95 % bootstrap interval", "excludes 0"], rows)
+    doc.h(2, "Rhythm: phase discrimination, beat-tracking probe, BeatAlign of the retrieved dance")
+    doc.p(rhythm_caption(params, first))
+    doc.table(*rhythm_rows(model_runs))
     doc.h(2, "Genre linear probe on frozen embeddings")
     rows = []
     for name, results in model_runs.items():

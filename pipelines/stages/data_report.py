@@ -4,8 +4,13 @@
 
 Writes ``results/<dataset>/data_report/report.md``, ``summary.json`` and ``figures/*.png``:
 sequence durations, tempo histogram, NaN frames per sequence, windows per genre and split,
-beat-tracking F-measure against ground truth (synthetic data) and BeatAlign between music
-beats and kinetic beats.
+beat-tracking F-measure against ground truth (synthetic data), BeatAlign between music
+beats and kinetic beats, and how much the dancers move (:mod:`pipelines.evaluation.motion_stats`:
+mean joint speed, wrist speed, foot lift and root bounce per torso length; median and range over
+the sequences) beside the same numbers for the real AIST++ sequences in
+``datasets.aistpp.root``/``annotations/keypoints3d`` (array ``datasets.aistpp.keypoints``), when
+they are there; when they are not, the report says so in one line (they are read, not tracked,
+so the DAG is the same on a machine without them).
 """
 
 from __future__ import annotations

@@ -21,6 +21,12 @@ Genre linear probe: a logistic regression on frozen training-split embeddings, s
 the test windows and per test sequence by majority vote (:func:`pipelines.evaluation.classification.vote`), for the motion and the audio
 embeddings; chance is the majority-class rate.
 
+Rhythm (:mod:`pipelines.evaluation.rhythm`, the protocol MotionBeat is scored by too): phase
+discrimination (the true motion against the same dance moved along the beat grid, and another
+dance at the same tempo; the moved windows come from the motion feature files), the
+beat-tracking probe on the music encoder's per-step states (the temporal model; the pooled
+models have none) and the BeatAlign of the top-ranked motion.
+
 Outputs ``results/<dataset>/evaluation/<model>/seed<K>.json`` (every number),
 ``results/<dataset>/evaluation/<model>/seed<K>.npz`` (for the report: the test windows' ``audio`` and
 ``motion`` embeddings, their ``similarity`` matrix, the exact-pair ``recall`` curve and its
@@ -29,17 +35,24 @@ Outputs ``results/<dataset>/evaluation/<model>/seed<K>.json`` (every number),
 
 from __future__ import annotations
 
-import json
 import logging
 
 import numpy as np
 import torch
 
 from ..cli import run_stage
-from ..config import Paths, run_name
-from ..evaluation.classification import genre_probe
-from ..evaluation.retrieval import recall_curve, relevance, score_gallery, sequence_means
-from ..files import atomic_file
+from ..config import Paths, motion_fps, run_name
+from ..data.beat_windows import (
+    Features,
+    frame_shift,
+    frame_windows,
+    other_dance,
+    probe_reference,
+    probe_reference_label,
+    token_set,
+)
+from ..evaluation.rhythm import beat_probe, phase_discrimination, retrieved_beat_align
+from ..evaluation.runs import score_run
 from ..models.registry import RETRIEVAL_MODELS
 from ..models.retrieval import embed, model_from_checkpoint, run_windows
 from ..training.checkpoint import load_checkpoint
@@ -47,85 +60,98 @@ from ..training.checkpoint import load_checkpoint
 log = logging.getLogger(__name__)
 
 
+@torch.no_grad()
+def _motion_embeddings(model, motion: torch.Tensor, batch_size: int = 256) -> np.ndarray:
+    return torch.cat(
+        [model.embed_motion(motion[s : s + batch_size]) for s in range(0, motion.shape[0], batch_size)]
+    ).numpy()
+
+
+@torch.no_grad()
+def _steps(model, audio: torch.Tensor, windows: np.ndarray, batch_size: int = 128) -> list[np.ndarray]:
+    out = []
+    for s in range(0, len(windows), batch_size):
+        out += list(model.audio_steps(audio[torch.as_tensor(windows[s : s + batch_size])]).numpy())
+    return out
+
+
+def frame_model_rhythm(params: dict, model, *, train: dict, test: dict, a_test: np.ndarray, m_test: np.ndarray) -> dict:
+    """Rhythm metrics (:mod:`pipelines.evaluation.rhythm`) of a model over frame windows."""
+    cfg, fps, seed = params["motionbeat"], motion_fps(params), params["seed"]
+    features = Features(params)
+    grid = token_set(params, test["meta"], features=features)  # the beat grid of every test window
+    true = np.sum(a_test * m_test, axis=1)
+    candidates = {}
+    for k in cfg["phase_shifts_beats"]:
+        delta, ok = frame_shift(grid, int(round(k * cfg["subdivisions"])))
+        moved = frame_windows(params, test["meta"], delta=delta, features=features)
+        score = np.sum(a_test * _motion_embeddings(model, moved["motion"]), axis=1)
+        candidates[f"shift_{k:+g}_beats"] = np.where(ok & moved["ok"], score, np.nan)
+    other = other_dance(grid, tolerance_bpm=cfg["tempo_negatives"]["tolerance_bpm"], seed=seed)
+    candidates["other_dance"] = np.where(other >= 0, np.sum(a_test * m_test[other], axis=1), np.nan)
+    own = frame_windows(params, test["meta"], features=features)
+    out = {
+        "phase": phase_discrimination(true, candidates),
+        "beat_align": retrieved_beat_align(
+            a_test @ m_test.T,
+            music_beats_s=own["music_beats_s"],
+            kinetic_beats_s=own["kinetic_beats_s"],
+            sigma_s=params["evaluate"]["beat_align_sigma_s"],
+            seed=seed,
+        ),
+        "beat_probe": None,
+    }
+    if hasattr(model, "audio_steps"):
+        rng = np.random.default_rng(seed)
+        pick = np.sort(rng.choice(len(train["meta"]), size=min(300, len(train["meta"])), replace=False))
+        train_ref = probe_reference(params, [train["meta"][i] for i in pick], features=features)
+        test_ref = probe_reference(params, test["meta"], features=features)
+        train_states = _steps(model, train["audio"], pick)
+        n_steps = train_states[0].shape[0]
+        pos = (2 * np.arange(n_steps) + 0.5) / fps  # a step covers two frames
+
+        def targets(ref: np.ndarray) -> np.ndarray:
+            t = np.zeros(n_steps)
+            t[np.clip((ref * fps // 2).astype(int), 0, n_steps - 1)] = 1
+            return t
+
+        out["beat_probe"] = {
+            **beat_probe(
+                train_states=train_states,
+                train_targets=[targets(r) for r in train_ref],
+                test_states=_steps(model, test["audio"], np.arange(len(test["meta"]))),
+                test_positions=[pos] * len(test["meta"]),
+                test_reference=test_ref,
+                seed=seed,
+            ),
+            "reference": probe_reference_label(params),
+        }
+    return out
+
+
 def evaluate_model(params: dict, model_name: str, *, seed_index: int = 0, fold: int | None = None) -> dict:
     """Score one run of ``model_name`` on its test windows (the test split, or fold ``fold``)."""
-    ecfg, tcfg = params["evaluate"], params["train"]
     paths = Paths(params)
-    run = run_name(seed_index=seed_index, fold=fold)
-    out = paths.model_files(model_name, run)
-    ckpt = load_checkpoint(out["checkpoint"], missing_hint=f"run stage train_{model_name}_{run} first")
+    run = {"name": run_name(seed_index=seed_index, fold=fold), "seed_index": seed_index, "fold": fold}
+    out = paths.model_files(model_name, run["name"])
+    ckpt = load_checkpoint(out["checkpoint"], missing_hint=f"run stage train_{model_name}_{run['name']} first")
     model = model_from_checkpoint(ckpt)
-    W = tcfg["window_frames"]
     windows = run_windows(params, fold=fold, roles=("train", "test"))
     train, test = windows["train"], windows["test"]
     device = torch.device("cpu")
     a_test, m_test = (t.numpy() for t in embed(model, test["audio"], test["motion"], device=device))
     a_train, m_train = (t.numpy() for t in embed(model, train["audio"], train["motion"], device=device))
-    meta = [{**m, "id": f"{m['sequence']}@{m['start_frame']}"} for m in test["meta"]]
-    ks = tuple(ecfg["ks"])
-    draws, seed = ecfg["chance_draws"], params["seed"]
-    a_seq, seq_meta = sequence_means(a_test, meta)
-    m_seq, _ = sequence_means(m_test, meta)
-    train_genre = [m["genre"] for m in train["meta"]]
-    metrics = {
-        "model": model_name,
-        "seed_index": seed_index,
-        "fold": fold,
-        "run": run,
-        "seed": ckpt["params"]["seed"],
-        "dataset": params["dataset"],
-        "window_frames": W,
-        "split": "test",
-        "train_windows": ckpt["train_windows"],
-        "best_epoch": ckpt["record"]["best_epoch"],
-        "retrieval": {
-            "windows": score_gallery(a_test, m_test, meta, ks=ks, draws=draws, seed=seed),
-            "sequences": score_gallery(a_seq, m_seq, seq_meta, ks=ks, draws=draws, seed=seed),
-        },
-        "genre_probe": {
-            "motion": genre_probe(m_train, train_genre, m_test, meta, seed=seed),
-            "audio": genre_probe(a_train, train_genre, a_test, meta, seed=seed),
-        },
-    }
-    sim = a_test @ m_test.T
-    max_k = min(50, len(meta))
-    exact = relevance(meta, meta, key="id")
-    curve = recall_curve(sim, exact, max_k=max_k)
-    chance_curve = np.arange(1, max_k + 1) / len(meta)  # one exact pair per query
-    with atomic_file(out["recall_plot"], "w") as fh:
-        fh.write("k,recall,chance\n")
-        for k, (r, c) in enumerate(zip(curve, chance_curve), start=1):
-            fh.write(f"{k},{r:.6f},{c:.6f}\n")
-    with atomic_file(out["eval"], "wb") as fh:
-        np.savez(
-            fh,
-            audio=a_test,
-            motion=m_test,
-            similarity=sim,
-            recall=curve,
-            recall_chance=chance_curve,
-            genre=np.array([m["genre"] for m in meta]),
-            piece=np.array([m["piece"] for m in meta]),
-            sequence=np.array([m["sequence"] for m in meta]),
-            id=np.array([m["id"] for m in meta]),
-        )
-    with atomic_file(out["evaluation"], "w") as fh:
-        json.dump(metrics, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-    r = metrics["retrieval"]["windows"]["music_to_motion"]
-    log.info(
-        "%s %s music->motion windows: exact R@1 %.3f (chance %.3f), piece R@1 %.3f (chance %.3f); "
-        "motion genre probe %.3f (chance %.3f)",
-        model_name,
-        run,
-        r["exact"]["model"]["R@1"],
-        r["exact"]["chance"]["R@1"],
-        r["piece"]["model"]["R@1"],
-        r["piece"]["chance"]["R@1"],
-        metrics["genre_probe"]["motion"]["window_accuracy"],
-        metrics["genre_probe"]["motion"]["chance_window"],
+    rhythm = frame_model_rhythm(params, model, train=train, test=test, a_test=a_test, m_test=m_test)
+    return score_run(
+        params,
+        model_name=model_name,
+        run=run,
+        ckpt=ckpt,
+        out=out,
+        test=(a_test, m_test, test["meta"]),
+        train=(a_train, m_train, train["meta"]),
+        rhythm=rhythm,
     )
-    return metrics
 
 
 if __name__ == "__main__":

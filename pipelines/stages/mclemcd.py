@@ -1,8 +1,10 @@
 """Stage ``mclemcd``: music genre from dance with collaborative learning (MCLEMCD).
 
-``python -m pipelines.stages.mclemcd --params params.yaml``
+``python -m pipelines.stages.mclemcd --params params.yaml [--grid main|ablation]``
 
-Trains every variant of the ``mclemcd.ablation`` grid (networks in
+``--grid main`` (stage ``mclemcd``, in the default target) trains the ``mclemcd.main`` variant;
+``--grid ablation`` (stage ``mclemcd_ablation``, target ``ablations``) trains every variant of
+the ``mclemcd.ablation`` grid (networks in
 :mod:`pipelines.models.mclemcd`; ``fc`` without collaborative learning equals ``plain`` and is
 not trained twice) through :func:`pipelines.training.loop.fit`, with the two-phase schedule:
 phase one (``phase1_epochs``) trains the motion encoder and the music autoencoder
@@ -22,7 +24,7 @@ only). Accuracy is reported per window, per segment (majority vote over the wind
 windows), beside the majority-class rate, with per-genre confusion matrices
 (:func:`pipelines.evaluation.classification.genre_accuracy`).
 
-Outputs: ``models/<dataset>/mclemcd/<variant>.pt`` (protocols ``splits`` and
+Outputs (``mclemcd_ablation`` in place of ``mclemcd`` for the grid): ``models/<dataset>/mclemcd/<variant>.pt`` (protocols ``splits`` and
 ``leaky_windows``; :mod:`pipelines.training.checkpoint` format),
 ``results/<dataset>/mclemcd/metrics.json`` (a DVC metric) and
 ``results/<dataset>/mclemcd/tables/`` (``ablation.md``, ``confusion_<variant>.csv``,
@@ -40,7 +42,7 @@ from ..cli import run_stage
 from ..config import SKELETON_LAYOUT, Paths
 from ..files import atomic_dir, atomic_file
 from ..models.mclemcd import resolve_config
-from ..models.registry import ablation_variants
+from ..models.registry import Variant, ablation_variants
 from ..reports.ablation import ablation_markdown
 from ..training.checkpoint import save_checkpoint
 from ..training.mclemcd import load_all_windows, run_variant
@@ -49,16 +51,17 @@ from ..training.runtime import pick_device
 log = logging.getLogger(__name__)
 
 
-def main(params: dict) -> None:
+def main(params: dict, *, grid: str = "main") -> None:
     cfg = resolve_config(params)
     paths = Paths(params)
     ds = params["dataset"]
     frames = cfg["window_frames"]
     data, genres = load_all_windows(params, frames)
     device = pick_device(params["device"])
-    variants = ablation_variants(cfg["ablation"])
+    variants = ablation_variants(cfg["ablation"]) if grid == "ablation" else [Variant(**params["mclemcd"]["main"])]
     results, histories = {}, {}
-    model_dir, table_dir = paths.models / "mclemcd", paths.results / "mclemcd" / "tables"
+    name = "mclemcd_ablation" if grid == "ablation" else "mclemcd"
+    model_dir, table_dir = paths.models / name, paths.results / name / "tables"
     with atomic_dir(model_dir) as mtmp, atomic_dir(table_dir) as ttmp:
         for v in variants:
             t0 = time.perf_counter()
@@ -104,9 +107,9 @@ def main(params: dict) -> None:
         }
         (ttmp / "ablation.md").write_text(ablation_markdown(summary))
         (ttmp / "history.json").write_text(json.dumps(histories, indent=1) + "\n")
-    with atomic_file(paths.results / "mclemcd" / "metrics.json", "w") as fh:
+    with atomic_file(paths.results / name / "metrics.json", "w") as fh:
         json.dump(summary, fh, indent=2, sort_keys=True)
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_stage(main, __doc__.splitlines()[0]))
+    raise SystemExit(run_stage(main, __doc__.splitlines()[0], options={"grid": ("main", "ablation")}))

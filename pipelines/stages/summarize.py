@@ -2,7 +2,7 @@
 
 ``python -m pipelines.stages.summarize --params params.yaml``
 
-For each retrieval model it reads the runs' ``results/<dataset>/evaluation/<model>/seed<K>.json``
+For each retrieval model and MotionBeat it reads the runs' ``results/<dataset>/evaluation/<model>/seed<K>.json``
 and ``.npz`` and writes ``results/<dataset>/summary/<model>.json``: music → motion retrieval over the test windows (piece R@1, piece mAP,
 exact R@10, exact median rank) and the genre probe on motion embeddings, each as mean ± std
 over the runs (``evaluate.seeds`` seeds, one run for the deterministic ``linear``; or one run
@@ -13,7 +13,12 @@ variant (the grid's run plus stages ``mclemcd_seed<K>``). ``results/<dataset>/me
 holds the few numbers DVC shows as the model's metrics (piece R@1 and mAP, or MCLEMCD's window and
 piece accuracy: mean, std, chance), so ``dvc metrics show`` and ``dvc metrics diff`` read at a glance.
 
-``results/<dataset>/comparison.json`` holds the margins: each learned retrieval model against
+Models with rhythm metrics also get phase-discrimination top-1 (``phase_top1``) and beat-probe
+F-measure (``beat_probe_f``) with intervals over test windows, and the BeatAlign of the
+top-ranked motion.
+
+``results/<dataset>/comparison.json`` holds the margins: MotionBeat against the ``temporal``
+baseline on phase discrimination and the beat probe (paired over test windows); each learned model against
 the ``linear`` baseline (same test queries: a paired bootstrap over queries of the main seed,
 and the spread of the margin over seeds) and MCLEMCD's main variant against the majority class
 (paired over test windows), each with ``excludes_zero`` for its 95 % interval.
@@ -32,7 +37,10 @@ from ..evaluation.classification import correct_and_majority
 from ..evaluation.retrieval import per_query_metrics, relevance
 from ..evaluation.stats import bootstrap_ci, excludes_zero, mean_std, paired_bootstrap_ci
 from ..files import write_json
-from ..models.registry import DETERMINISTIC, RETRIEVAL_MODELS, Variant
+from ..models.registry import DETERMINISTIC, MOTIONBEAT, SCORED_MODELS, Variant
+
+#: Rhythm numbers compared with the temporal baseline: name -> (section, value, per-query key).
+RHYTHM = {"phase_top1": ("phase", "top1", "correct"), "beat_probe_f": ("beat_probe", "f_measure", "per_window")}
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +106,24 @@ def retrieval_headline(params: dict, model: str) -> tuple[dict, dict]:
         "chance": mean_std([p["chance_window"] for p in probe])["mean"],
     }
     out["genre_probe_motion_balanced"] = mean_std([p["balanced_accuracy"] for p in probe])
+    for name, (section, key, per) in RHYTHM.items():
+        parts = [r["rhythm"].get(section) for r in results]
+        if any(p is None for p in parts):
+            continue
+        used = results if kfold else results[:1]
+        q = np.concatenate([np.asarray(r["rhythm"][section][per], dtype=float) for r in used])
+        per_query[name] = q
+        out[name] = {
+            **mean_std([p[key] for p in parts]),
+            "ci95": bootstrap_ci(q, draws=ecfg["bootstrap_draws"], seed=params["seed"]),
+            "chance": mean_std([p["chance"] for p in parts])["mean"],
+        }
+    if all("beat_align" in r["rhythm"] for r in results):
+        out["retrieved_beat_align"] = {
+            **mean_std([r["rhythm"]["beat_align"]["retrieved"] for r in results]),
+            "true_pair": results[0]["rhythm"]["beat_align"]["true_pair"],
+            "chance": results[0]["rhythm"]["beat_align"]["random_pair"],
+        }
     return out, per_query
 
 
@@ -153,33 +179,32 @@ def compact(head: dict, names: tuple[str, ...]) -> dict:
 def main(params: dict) -> None:
     paths, ecfg = Paths(params), params["evaluate"]
     heads, per_query = {}, {}
-    for model in RETRIEVAL_MODELS:
+    for model in SCORED_MODELS:
         heads[model], per_query[model] = retrieval_headline(params, model)
         write_json(paths.headline(model), heads[model])
         write_json(paths.metrics_file(model), compact(heads[model], ("piece_R@1", "piece_mAP")))
     margins = []
-    base = heads["linear"]
-    for model in RETRIEVAL_MODELS:
-        if model == "linear":
-            continue
-        for name in ("piece_R@1", "piece_mAP"):
-            ci = paired_bootstrap_ci(
-                per_query[model][name], per_query["linear"][name], draws=ecfg["bootstrap_draws"], seed=params["seed"]
-            )
-            values, base_values = heads[model][name]["values"], base[name]["values"]
-            paired = len(base_values) == len(values)  # kfold: fold by fold; seeds: against the one linear run
-            diff = mean_std([v - (base_values[i] if paired else base[name]["mean"]) for i, v in enumerate(values)])
-            margins.append(
-                {
-                    "model": model,
-                    "baseline": "linear",
-                    "metric": f"music → motion {name}",
-                    **diff,
-                    "ci95": ci,
-                    "interval_over": heads[model]["interval_over"],
-                    "excludes_zero": excludes_zero(ci),
-                }
-            )
+    pairs = [(m, "linear", n) for m in SCORED_MODELS if m != "linear" for n in ("piece_R@1", "piece_mAP")]
+    pairs += [(MOTIONBEAT, "temporal", n) for n in RHYTHM if n in heads[MOTIONBEAT] and n in heads["temporal"]]
+    for model, baseline, name in pairs:
+        base = heads[baseline]
+        ci = paired_bootstrap_ci(
+            per_query[model][name], per_query[baseline][name], draws=ecfg["bootstrap_draws"], seed=params["seed"]
+        )
+        values, base_values = heads[model][name]["values"], base[name]["values"]
+        paired = len(base_values) == len(values)  # kfold: fold by fold; seeds: against the one linear run
+        diff = mean_std([v - (base_values[i] if paired else base[name]["mean"]) for i, v in enumerate(values)])
+        margins.append(
+            {
+                "model": model,
+                "baseline": baseline,
+                "metric": name if name in RHYTHM else f"music → motion {name}",
+                **diff,
+                "ci95": ci,
+                "interval_over": heads[model]["interval_over"],
+                "excludes_zero": excludes_zero(ci),
+            }
+        )
     mc = mclemcd_headline(params)
     if mc is not None:
         write_json(paths.headline("mclemcd"), mc[0])

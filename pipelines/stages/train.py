@@ -29,7 +29,6 @@ training record.
 from __future__ import annotations
 
 import logging
-import math
 
 import numpy as np
 import torch
@@ -39,36 +38,15 @@ from ..config import SKELETON_LAYOUT, Paths, run_name, run_seed
 from ..data.skeleton import Skeleton
 from ..errors import InputError
 from ..evaluation.retrieval import relevance, retrieval_metrics
+from ..models.losses import not_negative_mask
 from ..models.registry import RETRIEVAL_MODELS
 from ..models.retrieval import AUDIO_INPUTS, MOTION_INPUTS, build_model, feature_stats, fit_ridge, run_windows
 from ..training.augment import aligned_crops, mirror, random_angles, rotate_about_vertical
 from ..training.checkpoint import save_checkpoint
-from ..training.loop import fit
+from ..training.loop import fit, lr_lambda
 from ..training.runtime import pick_device, seed_everything
 
 log = logging.getLogger(__name__)
-
-
-def lr_lambda(tcfg: dict):
-    """Multiplier of the base learning rate per epoch: ``constant``, or ``cosine`` (linear warm-up
-    over ``warmup_epochs``, then a cosine decay towards 0 at ``max_epochs``)."""
-    warm, total = tcfg["warmup_epochs"], tcfg["max_epochs"]
-    if tcfg["lr_schedule"] == "constant":
-        return lambda epoch: 1.0
-    return lambda epoch: (
-        (epoch + 1) / warm if epoch < warm else 0.5 * (1 + math.cos(math.pi * (epoch - warm) / max(1, total - warm)))
-    )
-
-
-def not_negative_mask(piece_ids: torch.Tensor, music_starts: torch.Tensor, *, rule: str) -> torch.Tensor | None:
-    """(B, B) pairs that are not negatives under ``train.negatives``: ``exclude_same_music`` (same
-    piece and the same music start: identical music), ``exclude_same_piece``, or ``all`` (None)."""
-    if rule == "all":
-        return None
-    same = piece_ids[:, None] == piece_ids[None, :]
-    if rule == "exclude_same_music":
-        same &= music_starts[:, None] == music_starts[None, :]
-    return same
 
 
 @torch.no_grad()

@@ -19,7 +19,7 @@ from pathlib import Path
 from ..config import REPO_ROOT, load_params
 from ..evaluation.stats import mean_std
 from ..files import atomic_file
-from ..models.registry import RETRIEVAL_MODELS
+from ..models.registry import SCORED_MODELS
 
 
 def _pct(x: float) -> str:
@@ -48,7 +48,7 @@ def _commit() -> str:
 
 def dataset_section(results: Path) -> list[str]:
     """Markdown lines for one dataset's results folder (empty when it holds no headline)."""
-    heads = {m: results / "summary" / f"{m}.json" for m in RETRIEVAL_MODELS}
+    heads = {m: results / "summary" / f"{m}.json" for m in SCORED_MODELS}
     if not all(p.exists() for p in heads.values()):
         return []
     head = {m: json.loads(p.read_text()) for m, p in heads.items()}
@@ -100,7 +100,9 @@ def dataset_section(results: Path) -> list[str]:
             f"seed's window accuracy {_ci(mc['window_accuracy']['ci95'])} % (95 % bootstrap over test windows).",
             "",
         ]
-    grid_path = results / "mclemcd" / "metrics.json"
+    grid_path = results / "mclemcd_ablation" / "metrics.json"  # the grid (target ablations), else the main variant
+    if not grid_path.exists():
+        grid_path = results / "mclemcd" / "metrics.json"
     if grid_path.exists():
         grid = json.loads(grid_path.read_text())
         rows = []

@@ -107,3 +107,14 @@ def fit(
         record.update({"best_epoch": best["epoch"], f"best_{monitor}": sign * best["score"]})
     model.eval()
     return record
+
+
+def lr_lambda(tcfg: dict):
+    """Multiplier of the base learning rate per epoch: ``constant``, or ``cosine`` (linear warm-up
+    over ``warmup_epochs``, then a cosine decay towards 0 at ``max_epochs``)."""
+    warm, total = tcfg["warmup_epochs"], tcfg["max_epochs"]
+    if tcfg["lr_schedule"] == "constant":
+        return lambda epoch: 1.0
+    return lambda epoch: (
+        (epoch + 1) / warm if epoch < warm else 0.5 * (1 + math.cos(math.pi * (epoch - warm) / max(1, total - warm)))
+    )

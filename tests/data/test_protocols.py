@@ -47,15 +47,28 @@ def test_fold_roles_keep_every_dance_in_one_role_and_test_each_once():
 
 def test_named_splits_derived_validation_and_one_line_errors():
     dances = ["A", "B", "C", "D", "E"]
-    split_of, how = assign_splits(dances, named={"test": ["A"], "val": ["B"]}, val_fraction=0.2, test_fraction=0.2,
-                                  seed=1, source="params.yaml: datasets.musictodance")
+    split_of, how = assign_splits(
+        dances,
+        named={"test": ["A"], "val": ["B"]},
+        val_fraction=0.2,
+        test_fraction=0.2,
+        seed=1,
+        source="params.yaml: datasets.musictodance",
+    )
     assert split_of == {"A": "test", "B": "val", "C": "train", "D": "train", "E": "train"} and how == "named in params"
-    split_of, how = assign_splits(dances, named={"test": ["A"]}, val_fraction=0.2, test_fraction=0.2, seed=1,
-                                  source="x")
+    split_of, how = assign_splits(
+        dances, named={"test": ["A"]}, val_fraction=0.2, test_fraction=0.2, seed=1, source="x"
+    )
     assert list(split_of.values()).count("val") == 1 and how.startswith("derived")
     with pytest.raises(InputError, match=r"^params.yaml: datasets.musictodance: splits.test names Z,"):
-        assign_splits(dances, named={"test": ["Z"]}, val_fraction=0.2, test_fraction=0.2, seed=1,
-                      source="params.yaml: datasets.musictodance")
+        assign_splits(
+            dances,
+            named={"test": ["Z"]},
+            val_fraction=0.2,
+            test_fraction=0.2,
+            seed=1,
+            source="params.yaml: datasets.musictodance",
+        )
     with pytest.raises(InputError, match="no validation group and 1 training group"):
         assign_splits(["A", "B"], named={"test": ["A"]}, val_fraction=0.2, test_fraction=0.2, seed=1, source="x")
 

@@ -4,9 +4,9 @@ import pickle
 import numpy as np
 import pytest
 
-from pipelines.errors import InputError
 from pipelines.data.datasets import load_keypoints
 from pipelines.data.safe_pickle import load_pickle, load_pickle_dict
+from pipelines.errors import InputError
 
 
 class _Evil:

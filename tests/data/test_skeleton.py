@@ -1,8 +1,8 @@
 import json
 
 import numpy as np
-import torch
 import pytest
+import torch
 
 from pipelines.data.skeleton import Skeleton
 
@@ -35,7 +35,7 @@ def test_mtd23_edges_are_rigid_bones_on_real_data(mtd_root):
     edge_sd, other_sd = [], []
     for dance in sorted(mtd_root.glob("DANCE_*")):
         kp = np.asarray(json.loads((dance / "skeletons.json").read_text())["skeletons"])
-        lengths = np.linalg.norm(sk.bones(kp), axis=-1)       # (T, E), cm
+        lengths = np.linalg.norm(sk.bones(kp), axis=-1)  # (T, E), cm
         cv = lengths.std(0) / lengths.mean(0)
         assert np.median(cv) < 0.1 and cv.max() < 0.35, (dance.name, sk.edges[int(cv.argmax())], cv.max())
         D = np.linalg.norm(kp[:, :, None] - kp[:, None], axis=-1)

@@ -10,15 +10,13 @@ import numpy as np
 import pytest
 import torch
 
+from pipelines.config import REPO_ROOT
 from pipelines.models import mclemcd as M
+from pipelines.models.gcn import Graph
 from pipelines.models.registry import Variant, ablation_variants
 from pipelines.stages import mclemcd as stage
-from pipelines.models.gcn import Graph
 
-from pipelines.config import REPO_ROOT
-
-from ..helpers import make_params, write_params
-from ..helpers import run_all
+from ..helpers import make_params, run_all, write_params
 
 
 @pytest.mark.parametrize("layout, joints, edges", [("coco17", 17, 16), ("mtd23", 23, 22), ("mediapipe33", 33, 32)])
@@ -37,10 +35,25 @@ def test_graph_is_connected_and_partitions_normalise(layout, joints, edges):
 
 def test_graph_degrees_per_joint():
     deg = dict(zip(Graph("coco17").skeleton.joints, Graph("coco17").degree()))
-    assert deg == {"nose": 4, "left_eye": 2, "right_eye": 2, "left_ear": 1, "right_ear": 1,
-                   "left_shoulder": 3, "right_shoulder": 3, "left_elbow": 2, "right_elbow": 2,
-                   "left_wrist": 1, "right_wrist": 1, "left_hip": 2, "right_hip": 2,
-                   "left_knee": 2, "right_knee": 2, "left_ankle": 1, "right_ankle": 1}
+    assert deg == {
+        "nose": 4,
+        "left_eye": 2,
+        "right_eye": 2,
+        "left_ear": 1,
+        "right_ear": 1,
+        "left_shoulder": 3,
+        "right_shoulder": 3,
+        "left_elbow": 2,
+        "right_elbow": 2,
+        "left_wrist": 1,
+        "right_wrist": 1,
+        "left_hip": 2,
+        "right_hip": 2,
+        "left_knee": 2,
+        "right_knee": 2,
+        "left_ankle": 1,
+        "right_ankle": 1,
+    }
     mtd = dict(zip(Graph("mtd23").skeleton.joints, Graph("mtd23").degree()))
     assert mtd["neck"] == 4 and mtd["pelvis"] == 3 and mtd["left_elbow"] == 3 and mtd["right_toe"] == 1
     # the released MCLEMCD graph kept only 8 limb edges: that body falls apart into pieces
@@ -104,8 +117,16 @@ def _cfg(**kw):
 
 
 def _model(variant, frames=25, genres=("A", "B", "C")):
-    return M.MCLEMCD(layout="coco17", genres=list(genres), variant=variant, cfg=_cfg(), n_mels=96, frames=frames,
-                     mel_mean=torch.zeros(96), mel_std=torch.ones(96)).eval()
+    return M.MCLEMCD(
+        layout="coco17",
+        genres=list(genres),
+        variant=variant,
+        cfg=_cfg(),
+        n_mels=96,
+        frames=frames,
+        mel_mean=torch.zeros(96),
+        mel_std=torch.ones(96),
+    ).eval()
 
 
 @pytest.mark.parametrize("inp, encoders, c_in", [("joints", 1, 3), ("limbs", 1, 3), ("early", 1, 6), ("late", 2, 3)])
@@ -140,8 +161,13 @@ def test_two_phase_schedule():
     assert M.loss_terms(1, phase1_epochs=2, collaborative=True) == ("genre", "music_recon")
     assert M.loss_terms(2, phase1_epochs=2, collaborative=True) == ("genre", "music_recon", "pair", "motion_to_music")
     assert M.loss_terms(5, phase1_epochs=2, collaborative=False) == ("genre", "music_recon")
-    variants = ablation_variants({"collaborative": [False, True], "regulariser": ["plain", "dropout", "fc"],
-                                  "input": ["joints", "limbs", "late", "early"]})
+    variants = ablation_variants(
+        {
+            "collaborative": [False, True],
+            "regulariser": ["plain", "dropout", "fc"],
+            "input": ["joints", "limbs", "late", "early"],
+        }
+    )
     assert len(variants) == 20 and Variant(False, "fc", "joints") not in variants
 
 
@@ -201,14 +227,40 @@ def test_recommend_command(trained, mtd_root):
     params, cfg = trained
     # a test-split dance (piece mJB2 is unseen in training)
     seq = sorted((Path(params["data_dir"]) / "synthetic" / "raw" / "annotations" / "keypoints3d").glob("gJB_*mJB2*"))[0]
-    out = subprocess.run([sys.executable, "-m", "pipelines.tools.recommend", "--params", str(cfg), "--motion", str(seq),
-                          "--json", str(cfg.parent / "rec.json")], cwd=REPO_ROOT, capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.tools.recommend",
+            "--params",
+            str(cfg),
+            "--motion",
+            str(seq),
+            "--json",
+            str(cfg.parent / "rec.json"),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
     rec = json.loads((cfg.parent / "rec.json").read_text())
     assert rec["predicted_genre"] == "JB" and len(rec["recommendations"]) == 3
     assert [r["genre"] for r in rec["recommendations"]] == ["JB"] * 3  # three JB pieces in the library
-    wrong = subprocess.run([sys.executable, "-m", "pipelines.tools.recommend", "--params", str(cfg), "--motion",
-                            str(mtd_root / "DANCE_C_2" / "skeletons.json")],
-                           cwd=REPO_ROOT, capture_output=True, text=True)
+    wrong = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.tools.recommend",
+            "--params",
+            str(cfg),
+            "--motion",
+            str(mtd_root / "DANCE_C_2" / "skeletons.json"),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert wrong.returncode == 1 and wrong.stderr.strip().splitlines()[-1].endswith(
-        "has 23 joints, the coco17 skeleton has 17")
+        "has 23 joints, the coco17 skeleton has 17"
+    )

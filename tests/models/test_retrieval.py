@@ -8,7 +8,14 @@ import torch
 
 from pipelines.config import Paths
 from pipelines.models.registry import RETRIEVAL_MODELS
-from pipelines.models.retrieval import build_model, feature_stats, fit_ridge, frame_features, model_from_checkpoint, pool
+from pipelines.models.retrieval import (
+    build_model,
+    feature_stats,
+    fit_ridge,
+    frame_features,
+    model_from_checkpoint,
+    pool,
+)
 from pipelines.stages.train import train_model
 from pipelines.training.checkpoint import load_checkpoint
 
@@ -74,8 +81,13 @@ def test_report_written(trained):
     html = (p.results / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 6
     assert {f.name for f in (p.results / "report_figures").iterdir()} == {
-        "recall_at_k.png", "similarity.png", "rank_histogram.png", "embedding_map.png", "confusion.png",
-        "mclemcd_confusion.png"}
+        "recall_at_k.png",
+        "similarity.png",
+        "rank_histogram.png",
+        "embedding_map.png",
+        "confusion.png",
+        "mclemcd_confusion.png",
+    }
 
 
 @pytest.mark.slow
@@ -94,27 +106,47 @@ def test_ridge_recovers_a_linear_map():
     w = torch.randn(4, 3)
     motion = audio @ w
     a_stats, m_stats = feature_stats(audio), feature_stats(motion)
-    model = build_model("linear", {"alpha": 1e-6, "pooling": "mean"}, audio_dim=4, motion_dim=3,
-                        audio_stats=a_stats, motion_stats=m_stats)
+    model = build_model(
+        "linear",
+        {"alpha": 1e-6, "pooling": "mean"},
+        audio_dim=4,
+        motion_dim=3,
+        audio_stats=a_stats,
+        motion_stats=m_stats,
+    )
     fit_ridge(model, audio, motion, alpha=1e-6)
     sim = model.embed_audio(audio) @ model.embed_motion(motion).t()
     assert (sim.argmax(dim=1) == torch.arange(200)).float().mean() > 0.95
 
 
 def test_encoders_shapes_and_normalisation():
-    batch = {"audio/logmel": torch.randn(3, 40, 96), "audio/mfcc": torch.randn(3, 40, 20),
-             "audio/onset_env": torch.randn(3, 40), "audio/beats": torch.zeros(3, 40, dtype=torch.uint8),
-             "motion/joints": torch.randn(3, 40, 17, 3), "motion/velocity": torch.randn(3, 40, 17, 3)}
+    batch = {
+        "audio/logmel": torch.randn(3, 40, 96),
+        "audio/mfcc": torch.randn(3, 40, 20),
+        "audio/onset_env": torch.randn(3, 40),
+        "audio/beats": torch.zeros(3, 40, dtype=torch.uint8),
+        "motion/joints": torch.randn(3, 40, 17, 3),
+        "motion/velocity": torch.randn(3, 40, 17, 3),
+    }
     a = frame_features(batch, ("audio/logmel", "audio/mfcc", "audio/onset_env", "audio/beats"))
     m = frame_features(batch, ("motion/joints", "motion/velocity"))
     assert a.shape == (3, 40, 118) and m.shape == (3, 40, 102)
     assert pool(a, "mean_std").shape == (3, 236)
-    cfgs = {"clip": {"pooling": "mean", "hidden": 16, "embed_dim": 8, "dropout": 0.0, "temperature_init": 0.07},
-            "temporal": {"channels": 8, "layers": 2, "kernel_size": 3, "embed_dim": 8, "dropout": 0.0,
-                         "temperature_init": 0.07}}
+    cfgs = {
+        "clip": {"pooling": "mean", "hidden": 16, "embed_dim": 8, "dropout": 0.0, "temperature_init": 0.07},
+        "temporal": {
+            "channels": 8,
+            "layers": 2,
+            "kernel_size": 3,
+            "embed_dim": 8,
+            "dropout": 0.0,
+            "temperature_init": 0.07,
+        },
+    }
     for name, cfg in cfgs.items():
-        model = build_model(name, cfg, audio_dim=118, motion_dim=102, audio_stats=feature_stats(a),
-                            motion_stats=feature_stats(m))
+        model = build_model(
+            name, cfg, audio_dim=118, motion_dim=102, audio_stats=feature_stats(a), motion_stats=feature_stats(m)
+        )
         ea, em = model.embed_audio(a), model.embed_motion(m)
         assert ea.shape == em.shape == (3, 8)
         np.testing.assert_allclose(ea.norm(dim=1).detach().numpy(), 1.0, rtol=1e-5)
@@ -130,7 +162,9 @@ def test_every_learned_model_trains_once_per_seed_and_the_summary_gathers_them(t
     for name in ("clip", "temporal"):
         ckpts = [load_checkpoint(p.model_files(name, f"seed{k}")["checkpoint"]) for k in range(seeds)]
         assert [c["params"]["seed"] for c in ckpts] == [trained["seed"] + k for k in range(seeds)]
-        assert any(not torch.equal(ckpts[0]["state_dict"][k], ckpts[1]["state_dict"][k]) for k in ckpts[0]["state_dict"])
+        assert any(
+            not torch.equal(ckpts[0]["state_dict"][k], ckpts[1]["state_dict"][k]) for k in ckpts[0]["state_dict"]
+        )
         head = json.loads(p.headline(name).read_text())
         runs = [json.loads(p.model_files(name, f"seed{k}")["evaluation"].read_text()) for k in range(seeds)]
         values = [r["retrieval"]["windows"]["music_to_motion"]["piece"]["model"]["R@1"] for r in runs]

@@ -5,7 +5,7 @@ import yaml
 sys.path.insert(0, workflow.basedir)
 
 from pipelines.config import ParamsError, validate_params  # noqa: E402
-from pipelines.dag import final_targets, stages  # noqa: E402
+from pipelines.dag import ablation_targets, final_targets, stages  # noqa: E402
 
 try:
     validate_params(config, source="params.yaml")

@@ -1,0 +1,124 @@
+"""Scoring one training run from its embeddings, and its files: what every ``evaluate_*`` stage writes.
+
+:func:`score_run` takes a run's test and training embeddings (whatever the model family) and
+writes the protocol of :mod:`pipelines.stages.evaluate` — retrieval over the windows and
+sequences galleries at three relevance levels beside chance, the genre probe, the recall
+curve — plus the rhythm metrics (:mod:`pipelines.evaluation.rhythm`) the caller computed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+
+from ..files import atomic_file
+from .classification import genre_probe
+from .retrieval import recall_curve, relevance, score_gallery, sequence_means
+
+log = logging.getLogger(__name__)
+
+
+def score_run(
+    params: dict,
+    *,
+    model_name: str,
+    run: dict,
+    ckpt: dict,
+    out: dict,
+    test: tuple[np.ndarray, np.ndarray, list[dict]],
+    train: tuple[np.ndarray, np.ndarray, list[dict]],
+    rhythm: dict | None = None,
+) -> dict:
+    """Score and write one run.
+
+    Parameters
+    ----------
+    params : dict
+    model_name : str
+    run : dict
+        ``seed_index``, ``fold`` and ``name`` of the run.
+    ckpt : dict
+        The run's checkpoint (its seed, training windows and record are copied).
+    out : dict
+        :meth:`pipelines.config.Paths.model_files` of the run.
+    test, train : tuple
+        ``(audio embeddings (N, E), motion embeddings (N, E), window metadata)``.
+    rhythm : dict, optional
+        Rhythm metrics to store under ``rhythm``.
+
+    Returns
+    -------
+    dict
+        Every number (also written to ``out["evaluation"]``).
+    """
+    ecfg = params["evaluate"]
+    a_test, m_test, test_meta = test
+    a_train, m_train, train_meta = train
+    meta = [{**m, "id": f"{m['sequence']}@{m['start_frame']}"} for m in test_meta]
+    ks, draws, seed = tuple(ecfg["ks"]), ecfg["chance_draws"], params["seed"]
+    a_seq, seq_meta = sequence_means(a_test, meta)
+    m_seq, _ = sequence_means(m_test, meta)
+    train_genre = [m["genre"] for m in train_meta]
+    metrics = {
+        "model": model_name,
+        "seed_index": run["seed_index"],
+        "fold": run["fold"],
+        "run": run["name"],
+        "seed": ckpt["params"]["seed"],
+        "dataset": params["dataset"],
+        "window_frames": params["train"]["window_frames"],
+        "split": "test",
+        "train_windows": ckpt["train_windows"],
+        "best_epoch": ckpt["record"]["best_epoch"],
+        "retrieval": {
+            "windows": score_gallery(a_test, m_test, meta, ks=ks, draws=draws, seed=seed),
+            "sequences": score_gallery(a_seq, m_seq, seq_meta, ks=ks, draws=draws, seed=seed),
+        },
+        "genre_probe": {
+            "motion": genre_probe(m_train, train_genre, m_test, meta, seed=seed),
+            "audio": genre_probe(a_train, train_genre, a_test, meta, seed=seed),
+        },
+        "rhythm": rhythm or {},
+    }
+    sim = a_test @ m_test.T
+    max_k = min(50, len(meta))
+    curve = recall_curve(sim, relevance(meta, meta, key="id"), max_k=max_k)
+    chance_curve = np.arange(1, max_k + 1) / len(meta)  # one exact pair per query
+    with atomic_file(out["recall_plot"], "w") as fh:
+        fh.write("k,recall,chance\n")
+        for k, (r, c) in enumerate(zip(curve, chance_curve), start=1):
+            fh.write(f"{k},{r:.6f},{c:.6f}\n")
+    with atomic_file(out["eval"], "wb") as fh:
+        np.savez(
+            fh,
+            audio=a_test,
+            motion=m_test,
+            similarity=sim,
+            recall=curve,
+            recall_chance=chance_curve,
+            genre=np.array([m["genre"] for m in meta]),
+            piece=np.array([m["piece"] for m in meta]),
+            sequence=np.array([m["sequence"] for m in meta]),
+            id=np.array([m["id"] for m in meta]),
+        )
+    with atomic_file(out["evaluation"], "w") as fh:
+        json.dump(metrics, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+    r = metrics["retrieval"]["windows"]["music_to_motion"]
+    phase = metrics["rhythm"].get("phase", {})
+    log.info(
+        "%s %s music->motion windows: exact R@1 %.3f (chance %.3f), piece R@1 %.3f (chance %.3f); "
+        "motion genre probe %.3f (chance %.3f); phase top-1 %s",
+        model_name,
+        run["name"],
+        r["exact"]["model"]["R@1"],
+        r["exact"]["chance"]["R@1"],
+        r["piece"]["model"]["R@1"],
+        r["piece"]["chance"]["R@1"],
+        metrics["genre_probe"]["motion"]["window_accuracy"],
+        metrics["genre_probe"]["motion"]["chance_window"],
+        f"{phase['top1']:.3f} (chance {phase['chance']:.3f})" if phase else "-",
+    )
+    return metrics

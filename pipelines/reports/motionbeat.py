@@ -1,0 +1,64 @@
+"""MotionBeat's ablation table: every variant's retrieval, rhythm and probe numbers beside the
+temporal baseline and chance (no torch). :mod:`pipelines.stages.ablation_report` writes it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Columns: header -> how to read a run's evaluation JSON.
+COLUMNS = {
+    "piece R@1": lambda r: r["retrieval"]["windows"]["music_to_motion"]["piece"]["model"]["R@1"],
+    "piece mAP": lambda r: r["retrieval"]["windows"]["music_to_motion"]["piece"]["model"]["mAP"],
+    "phase top-1": lambda r: r["rhythm"]["phase"]["top1"],
+    "beat probe F": lambda r: (r["rhythm"].get("beat_probe") or {}).get("f_measure"),
+    "genre probe, music, window": lambda r: r["genre_probe"]["audio"]["window_accuracy"],
+    "genre probe, music, sequence": lambda r: r["genre_probe"]["audio"]["sequence_accuracy"],
+    "genre probe, motion, window": lambda r: r["genre_probe"]["motion"]["window_accuracy"],
+    "retrieved BeatAlign": lambda r: r["rhythm"]["beat_align"]["retrieved"],
+}
+CHANCE = {
+    "piece R@1": lambda r: r["retrieval"]["windows"]["music_to_motion"]["piece"]["chance"]["R@1"],
+    "piece mAP": lambda r: r["retrieval"]["windows"]["music_to_motion"]["piece"]["chance"]["mAP"],
+    "phase top-1": lambda r: r["rhythm"]["phase"]["chance"],
+    "beat probe F": lambda r: (r["rhythm"].get("beat_probe") or {}).get("chance"),
+    "genre probe, music, window": lambda r: r["genre_probe"]["audio"]["chance_window"],
+    "genre probe, music, sequence": lambda r: r["genre_probe"]["audio"]["chance_sequence"],
+    "genre probe, motion, window": lambda r: r["genre_probe"]["motion"]["chance_window"],
+    "retrieved BeatAlign": lambda r: r["rhythm"]["beat_align"]["random_pair"],
+}
+
+
+def _cell(values: list) -> tuple[str, dict | None]:
+    v = np.array([x for x in values if x is not None], dtype=float)
+    if v.size == 0:
+        return "—", None
+    stats = {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0, "n": int(v.size)}
+    text = f"{100 * stats['mean']:.1f}" + (f" ± {100 * stats['std']:.1f}" if v.size > 1 else "")
+    return text, stats
+
+
+def ablation_table(runs: dict[str, list[dict]]) -> tuple[list[str], list[list[str]], dict]:
+    """Rows per variant (and baseline) from its runs' evaluation JSON, a chance row; and the numbers.
+
+    ``runs`` maps a row name to the evaluation dicts of its runs (seeds or folds). Cells are
+    mean ± std over the runs, in percent.
+    """
+    header = ["variant", "runs", *COLUMNS]
+    rows, numbers = [], {}
+    for name, results in runs.items():
+        cells, numbers[name] = [], {}
+        for col, read in COLUMNS.items():
+            text, stats = _cell([read(r) for r in results])
+            cells.append(text)
+            numbers[name][col] = stats
+        rows.append([name, str(len(results)), *cells])
+    any_run = next(iter(runs.values()))[0]
+    chance = [_cell([read(any_run)])[0] for read in CHANCE.values()]
+    rows.append(["chance", "", *chance])
+    numbers["chance"] = {col: read(any_run) for col, read in CHANCE.items()}
+    return header, rows, numbers
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
