@@ -203,16 +203,19 @@ def trained(tmp_path_factory):
     params["mclemcd"]["ablation"] = {"collaborative": [False, True], "regulariser": ["plain", "fc"], "input": ["late"]}
     params["mclemcd"]["main"] = {"collaborative": True, "regulariser": "fc", "input": "late"}
     run_all(params)
-    stage.main(params)
+    stage.main(params, grid="ablation")  # the grid (target ablations)
+    stage.main(params)  # the main variant (target all), which pipelines.tools.recommend loads
     return params, write_params(tmp / "params.yaml", params)
 
 
 @pytest.mark.slow
 def test_stage_learns_the_planted_genres_and_writes_the_table(trained):
     params, _ = trained
-    res = params["results_dir"] + "/synthetic/mclemcd"
+    res = params["results_dir"] + "/synthetic/mclemcd_ablation"
     summary = json.loads(open(f"{res}/metrics.json").read())
     assert set(summary["variants"]) == {"nocl_plain_late", "cl_plain_late", "cl_fc_late"}
+    main = json.loads(open(params["results_dir"] + "/synthetic/mclemcd/metrics.json").read())
+    assert set(main["variants"]) == {"cl_fc_late"}
     for name, r in summary["variants"].items():
         assert r["windows"] > 50 and r["pieces"] == 3
         # 3 genres, one unseen test piece each: far above the majority class

@@ -165,7 +165,7 @@ def test_kfold_protocol_scores_every_model_on_real_dances(mtd_root, tmp_path):
     from ..helpers import run_models
 
     run_models(params)
-    for model in ("linear", "clip", "temporal"):
+    for model in ("linear", "clip", "temporal", "motionbeat"):
         head = json.loads(p.headline(model).read_text())
         assert head["runs"] == ["fold0", "fold1"] and head["interval_over"] == "test queries of every fold"
         runs = [json.loads(p.model_files(model, f"fold{f}")["evaluation"].read_text()) for f in range(2)]
@@ -173,6 +173,7 @@ def test_kfold_protocol_scores_every_model_on_real_dances(mtd_root, tmp_path):
         assert not tested[0] & tested[1] and len(tested[0] | tested[1]) == 5  # each dance tested once
         assert sum(r["retrieval"]["windows"]["size"] for r in runs) == head["test_windows"]
         assert "balanced_accuracy" in runs[0]["genre_probe"]["motion"]
+        assert 0 <= runs[0]["rhythm"]["phase"]["top1"] <= 1 and runs[0]["rhythm"]["beat_probe"] != {}
     mc = json.loads((p.results / "mclemcd" / "metrics.json").read_text())
     variant = next(iter(mc["variants"].values()))
     assert len(variant["per_fold"]) == 2 and variant["pieces"] == 5  # every dance tested once
