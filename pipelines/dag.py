@@ -252,18 +252,7 @@ def stages(params: dict) -> dict[str, Stage]:
     all_stages += mb_stages
     run_files += [f for s in mb_stages if s.name.startswith("evaluate_") for f in s.outs]
     mc_results = f"{p.results}/mclemcd"
-    mc_params = ["seed", "device"] + [f"mclemcd.{k}" for k in params["mclemcd"] if k not in ("main", "ablation")]
-    all_stages.append(
-        Stage(
-            "mclemcd",
-            [shards],
-            mc_params + ["mclemcd.main"],
-            [f"{p.models}/mclemcd", f"{mc_results}/tables", f"{mc_results}/metrics.json"],
-            out_dirs=[f"{p.models}/mclemcd", f"{mc_results}/tables"],
-            args="--grid main",
-            gpu=True,
-        )
-    )
+    all_stages.append(mclemcd_stage(params, grid="main"))
     mc_seed_files = []
     for k in range(1, params["evaluate"]["seeds"]):
         mc_seed_files.append(f"{mc_results}/main_seed{k}.json")
@@ -322,19 +311,7 @@ def stages(params: dict) -> dict[str, Stage]:
             if s.name.startswith("evaluate_"):
                 abl_files += s.outs
     mca = f"{p.results}/mclemcd_ablation"
-    all_stages.append(
-        Stage(
-            "mclemcd_ablation",
-            [shards],
-            mc_params + ["mclemcd.ablation"],
-            [f"{p.models}/mclemcd_ablation", f"{mca}/tables", f"{mca}/metrics.json"],
-            out_dirs=[f"{p.models}/mclemcd_ablation", f"{mca}/tables"],
-            module="mclemcd",
-            args="--grid ablation",
-            gpu=True,
-            target="ablations",
-        )
-    )
+    all_stages.append(mclemcd_stage(params, grid="ablation"))
     all_stages.append(
         Stage(
             "ablation_report",
@@ -361,6 +338,25 @@ RHYTHM_PARAMS = [
     "motionbeat.phase_shifts_beats",
     "motionbeat.tempo_negatives.tolerance_bpm",
 ]
+
+
+def mclemcd_stage(params: dict, *, grid: str) -> Stage:
+    """Stage ``mclemcd`` (``grid="main"``: the ``mclemcd.main`` variant, target ``all``) or
+    ``mclemcd_ablation`` (``grid="ablation"``: the ``mclemcd.ablation`` grid, target ``ablations``)."""
+    p = Paths(params)
+    name = "mclemcd" if grid == "main" else "mclemcd_ablation"
+    params_keys = [f"mclemcd.{k}" for k in params["mclemcd"] if k not in ("main", "ablation")]
+    return Stage(
+        name,
+        [str(p.shards)],
+        ["seed", "device"] + params_keys + [f"mclemcd.{grid}"],
+        [f"{p.models}/{name}", f"{p.results}/{name}/tables", f"{p.results}/{name}/metrics.json"],
+        out_dirs=[f"{p.models}/{name}", f"{p.results}/{name}/tables"],
+        module="mclemcd",
+        args=f"--grid {grid}",
+        gpu=True,
+        target="all" if grid == "main" else "ablations",
+    )
 
 
 def motionbeat_stages(params: dict, *, variant: str, inputs: list[str], ablation: bool = False) -> list[Stage]:

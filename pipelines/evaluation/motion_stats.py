@@ -28,6 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..data.skeleton import Skeleton
+from ..features.motion import interpolate_nan_frames
 
 #: The statistics :func:`motion_stats` returns, in order, with a label and unit for tables.
 STATS: dict[str, str] = {
@@ -58,16 +59,9 @@ def fill_nan_frames(*, keypoints: np.ndarray) -> np.ndarray:
         When no frame is finite.
     """
     kp = np.asarray(keypoints, dtype=np.float64)
-    bad = ~np.isfinite(kp).all(axis=(1, 2))
-    if bad.all():
+    if not np.isfinite(kp).all(axis=(1, 2)).any():
         raise ValueError(f"all {kp.shape[0]} frames have NaN")
-    if not bad.any():
-        return kp.copy()
-    good = np.flatnonzero(~bad)
-    flat = kp.reshape(kp.shape[0], -1)
-    t = np.arange(kp.shape[0])
-    filled = np.stack([np.interp(t, good, flat[good, c]) for c in range(flat.shape[1])], axis=1)
-    return filled.reshape(kp.shape)
+    return interpolate_nan_frames(kp)[0]
 
 
 def torso_length(*, keypoints: np.ndarray, skeleton: Skeleton) -> float:

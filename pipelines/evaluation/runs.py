@@ -122,3 +122,73 @@ def score_run(
         f"{phase['top1']:.3f} (chance {phase['chance']:.3f})" if phase else "-",
     )
     return metrics
+
+
+#: Training windows the beat-tracking probe is fitted on (a seeded sample).
+PROBE_TRAIN_WINDOWS = 300
+
+
+def probe_sample(n_train: int, *, seed: int) -> np.ndarray:
+    """Sorted indices of the training windows the beat-tracking probe is fitted on."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n_train, size=min(PROBE_TRAIN_WINDOWS, n_train), replace=False))
+
+
+def rhythm_scores(
+    params: dict,
+    *,
+    a_test: np.ndarray,
+    m_test: np.ndarray,
+    grid,
+    metas: list[dict],
+    moved_motion,
+    features,
+    probe: dict | None,
+) -> dict:
+    """The rhythm metrics of one run (:mod:`pipelines.evaluation.rhythm`), whatever the model family.
+
+    Parameters
+    ----------
+    a_test, m_test : np.ndarray, shape (Q, E)
+        Test embeddings, music and motion.
+    grid : pipelines.data.beat_windows.TokenSet
+        The test windows on their beat grid.
+    metas : list of dict
+        The test windows.
+    moved_motion : callable
+        ``moved_motion(shift_tokens) -> (embeddings (Q, E), ok (Q,))``: each test window's motion
+        moved that many tokens along its beat grid, embedded, and whether the move stayed inside
+        the sequence.
+    features : pipelines.data.beat_windows.Features
+    probe : dict or None
+        The arguments of :func:`pipelines.evaluation.rhythm.beat_probe` but ``test_reference``
+        and ``seed``; None for a model without per-step music states.
+    """
+    from ..data.beat_windows import frame_windows, other_dance, probe_reference, probe_reference_label
+    from .rhythm import beat_probe, phase_discrimination, retrieved_beat_align
+
+    cfg, seed = params["motionbeat"], params["seed"]
+    candidates = {}
+    for k in cfg["phase_shifts_beats"]:
+        moved, ok = moved_motion(int(round(k * cfg["subdivisions"])))
+        candidates[f"shift_{k:+g}_beats"] = np.where(ok, np.sum(a_test * moved, axis=1), np.nan)
+    other = other_dance(grid, tolerance_bpm=cfg["tempo_negatives"]["tolerance_bpm"], seed=seed)
+    candidates["other_dance"] = np.where(other >= 0, np.sum(a_test * m_test[other], axis=1), np.nan)
+    own = frame_windows(params, metas, features=features)
+    out = {
+        "phase": phase_discrimination(np.sum(a_test * m_test, axis=1), candidates),
+        "beat_align": retrieved_beat_align(
+            a_test @ m_test.T,
+            music_beats_s=own["music_beats_s"],
+            kinetic_beats_s=own["kinetic_beats_s"],
+            sigma_s=params["evaluate"]["beat_align_sigma_s"],
+            seed=seed,
+        ),
+        "beat_probe": None,
+    }
+    if probe is not None:
+        out["beat_probe"] = {
+            **beat_probe(**probe, test_reference=probe_reference(params, metas, features=features), seed=seed),
+            "reference": probe_reference_label(params),
+        }
+    return out

@@ -243,3 +243,12 @@ def build_motionbeat(
         contact_attention=cfg["contact_attention"],
         contact_clamp=cfg["contact_clamp"],
     )
+
+
+def motionbeat_from_checkpoint(ckpt: dict) -> MotionBeat:
+    """Rebuild a MotionBeat model (eval mode) from a checkpoint written by stage ``train_motionbeat``."""
+    dims = ckpt["dims"]
+    za, zm = torch.zeros(dims["audio_dim"]), torch.zeros(dims["motion_dim"])
+    model = build_motionbeat(ckpt["params"]["motionbeat"], **dims, audio_stats=(za, za + 1), motion_stats=(zm, zm + 1))
+    model.load_state_dict(ckpt["state_dict"])
+    return model.eval()

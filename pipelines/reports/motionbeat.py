@@ -5,26 +5,37 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Columns: header -> how to read a run's evaluation JSON.
+
+def _m2m(level: str, key: str, which: str):
+    return lambda r: r["retrieval"]["windows"]["music_to_motion"][level][which][key]
+
+
+def _probe(key: str):
+    return lambda r: (r["rhythm"].get("beat_probe") or {}).get(key)
+
+
+#: Columns: header -> (a run's value, its chance level), read from the run's evaluation JSON.
 COLUMNS = {
-    "piece R@1": lambda r: r["retrieval"]["windows"]["music_to_motion"]["piece"]["model"]["R@1"],
-    "piece mAP": lambda r: r["retrieval"]["windows"]["music_to_motion"]["piece"]["model"]["mAP"],
-    "phase top-1": lambda r: r["rhythm"]["phase"]["top1"],
-    "beat probe F": lambda r: (r["rhythm"].get("beat_probe") or {}).get("f_measure"),
-    "genre probe, music, window": lambda r: r["genre_probe"]["audio"]["window_accuracy"],
-    "genre probe, music, sequence": lambda r: r["genre_probe"]["audio"]["sequence_accuracy"],
-    "genre probe, motion, window": lambda r: r["genre_probe"]["motion"]["window_accuracy"],
-    "retrieved BeatAlign": lambda r: r["rhythm"]["beat_align"]["retrieved"],
-}
-CHANCE = {
-    "piece R@1": lambda r: r["retrieval"]["windows"]["music_to_motion"]["piece"]["chance"]["R@1"],
-    "piece mAP": lambda r: r["retrieval"]["windows"]["music_to_motion"]["piece"]["chance"]["mAP"],
-    "phase top-1": lambda r: r["rhythm"]["phase"]["chance"],
-    "beat probe F": lambda r: (r["rhythm"].get("beat_probe") or {}).get("chance"),
-    "genre probe, music, window": lambda r: r["genre_probe"]["audio"]["chance_window"],
-    "genre probe, music, sequence": lambda r: r["genre_probe"]["audio"]["chance_sequence"],
-    "genre probe, motion, window": lambda r: r["genre_probe"]["motion"]["chance_window"],
-    "retrieved BeatAlign": lambda r: r["rhythm"]["beat_align"]["random_pair"],
+    "piece R@1": (_m2m("piece", "R@1", "model"), _m2m("piece", "R@1", "chance")),
+    "piece mAP": (_m2m("piece", "mAP", "model"), _m2m("piece", "mAP", "chance")),
+    "phase top-1": (lambda r: r["rhythm"]["phase"]["top1"], lambda r: r["rhythm"]["phase"]["chance"]),
+    "beat probe F": (_probe("f_measure"), _probe("chance")),
+    "genre probe, music, window": (
+        lambda r: r["genre_probe"]["audio"]["window_accuracy"],
+        lambda r: r["genre_probe"]["audio"]["chance_window"],
+    ),
+    "genre probe, music, sequence": (
+        lambda r: r["genre_probe"]["audio"]["sequence_accuracy"],
+        lambda r: r["genre_probe"]["audio"]["chance_sequence"],
+    ),
+    "genre probe, motion, window": (
+        lambda r: r["genre_probe"]["motion"]["window_accuracy"],
+        lambda r: r["genre_probe"]["motion"]["chance_window"],
+    ),
+    "retrieved BeatAlign": (
+        lambda r: r["rhythm"]["beat_align"]["retrieved"],
+        lambda r: r["rhythm"]["beat_align"]["random_pair"],
+    ),
 }
 
 
@@ -47,15 +58,14 @@ def ablation_table(runs: dict[str, list[dict]]) -> tuple[list[str], list[list[st
     rows, numbers = [], {}
     for name, results in runs.items():
         cells, numbers[name] = [], {}
-        for col, read in COLUMNS.items():
+        for col, (read, _) in COLUMNS.items():
             text, stats = _cell([read(r) for r in results])
             cells.append(text)
             numbers[name][col] = stats
         rows.append([name, str(len(results)), *cells])
     any_run = next(iter(runs.values()))[0]
-    chance = [_cell([read(any_run)])[0] for read in CHANCE.values()]
-    rows.append(["chance", "", *chance])
-    numbers["chance"] = {col: read(any_run) for col, read in CHANCE.items()}
+    rows.append(["chance", "", *(_cell([chance(any_run)])[0] for _, chance in COLUMNS.values())])
+    numbers["chance"] = {col: chance(any_run) for col, (_, chance) in COLUMNS.items()}
     return header, rows, numbers
 
 

@@ -42,17 +42,8 @@ import torch
 
 from ..cli import run_stage
 from ..config import Paths, motion_fps, run_name
-from ..data.beat_windows import (
-    Features,
-    frame_shift,
-    frame_windows,
-    other_dance,
-    probe_reference,
-    probe_reference_label,
-    token_set,
-)
-from ..evaluation.rhythm import beat_probe, phase_discrimination, retrieved_beat_align
-from ..evaluation.runs import score_run
+from ..data.beat_windows import Features, frame_shift, frame_windows, probe_reference, token_set
+from ..evaluation.runs import probe_sample, rhythm_scores, score_run
 from ..models.registry import RETRIEVAL_MODELS
 from ..models.retrieval import embed, model_from_checkpoint, run_windows
 from ..training.checkpoint import load_checkpoint
@@ -76,57 +67,45 @@ def _steps(model, audio: torch.Tensor, windows: np.ndarray, batch_size: int = 12
 
 
 def frame_model_rhythm(params: dict, model, *, train: dict, test: dict, a_test: np.ndarray, m_test: np.ndarray) -> dict:
-    """Rhythm metrics (:mod:`pipelines.evaluation.rhythm`) of a model over frame windows."""
-    cfg, fps, seed = params["motionbeat"], motion_fps(params), params["seed"]
+    """Rhythm metrics (:func:`pipelines.evaluation.runs.rhythm_scores`) of a model over frame windows:
+    moved motion is read from the feature files; the probe uses the temporal model's conv steps."""
+    fps = motion_fps(params)
     features = Features(params)
     grid = token_set(params, test["meta"], features=features)  # the beat grid of every test window
-    true = np.sum(a_test * m_test, axis=1)
-    candidates = {}
-    for k in cfg["phase_shifts_beats"]:
-        delta, ok = frame_shift(grid, int(round(k * cfg["subdivisions"])))
+
+    def moved_motion(shift_tokens: int) -> tuple[np.ndarray, np.ndarray]:
+        delta, ok = frame_shift(grid, shift_tokens)
         moved = frame_windows(params, test["meta"], delta=delta, features=features)
-        score = np.sum(a_test * _motion_embeddings(model, moved["motion"]), axis=1)
-        candidates[f"shift_{k:+g}_beats"] = np.where(ok & moved["ok"], score, np.nan)
-    other = other_dance(grid, tolerance_bpm=cfg["tempo_negatives"]["tolerance_bpm"], seed=seed)
-    candidates["other_dance"] = np.where(other >= 0, np.sum(a_test * m_test[other], axis=1), np.nan)
-    own = frame_windows(params, test["meta"], features=features)
-    out = {
-        "phase": phase_discrimination(true, candidates),
-        "beat_align": retrieved_beat_align(
-            a_test @ m_test.T,
-            music_beats_s=own["music_beats_s"],
-            kinetic_beats_s=own["kinetic_beats_s"],
-            sigma_s=params["evaluate"]["beat_align_sigma_s"],
-            seed=seed,
-        ),
-        "beat_probe": None,
-    }
+        return _motion_embeddings(model, moved["motion"]), ok & moved["ok"]
+
+    probe = None
     if hasattr(model, "audio_steps"):
-        rng = np.random.default_rng(seed)
-        pick = np.sort(rng.choice(len(train["meta"]), size=min(300, len(train["meta"])), replace=False))
-        train_ref = probe_reference(params, [train["meta"][i] for i in pick], features=features)
-        test_ref = probe_reference(params, test["meta"], features=features)
+        pick = probe_sample(len(train["meta"]), seed=params["seed"])
         train_states = _steps(model, train["audio"], pick)
         n_steps = train_states[0].shape[0]
-        pos = (2 * np.arange(n_steps) + 0.5) / fps  # a step covers two frames
 
         def targets(ref: np.ndarray) -> np.ndarray:
             t = np.zeros(n_steps)
             t[np.clip((ref * fps // 2).astype(int), 0, n_steps - 1)] = 1
             return t
 
-        out["beat_probe"] = {
-            **beat_probe(
-                train_states=train_states,
-                train_targets=[targets(r) for r in train_ref],
-                test_states=_steps(model, test["audio"], np.arange(len(test["meta"]))),
-                test_positions=[pos] * len(test["meta"]),
-                test_reference=test_ref,
-                seed=seed,
-            ),
-            "reference": probe_reference_label(params),
+        train_ref = probe_reference(params, [train["meta"][i] for i in pick], features=features)
+        probe = {
+            "train_states": train_states,
+            "train_targets": [targets(r) for r in train_ref],
+            "test_states": _steps(model, test["audio"], np.arange(len(test["meta"]))),
+            "test_positions": [(2 * np.arange(n_steps) + 0.5) / fps] * len(test["meta"]),  # a step covers two frames
         }
-    return out
+    return rhythm_scores(
+        params,
+        a_test=a_test,
+        m_test=m_test,
+        grid=grid,
+        metas=test["meta"],
+        moved_motion=moved_motion,
+        features=features,
+        probe=probe,
+    )
 
 
 def evaluate_model(params: dict, model_name: str, *, seed_index: int = 0, fold: int | None = None) -> dict:

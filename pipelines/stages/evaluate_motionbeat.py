@@ -18,32 +18,14 @@ import torch
 
 from ..cli import run_stage
 from ..config import Paths, motion_fps, run_name
-from ..data.beat_windows import (
-    Features,
-    frame_windows,
-    other_dance,
-    probe_reference,
-    probe_reference_label,
-    role_metas,
-    token_set,
-)
-from ..evaluation.rhythm import beat_probe, phase_discrimination, retrieved_beat_align
-from ..evaluation.runs import score_run
-from ..models.motionbeat import build_motionbeat
+from ..data.beat_windows import Features, role_metas, token_set
+from ..evaluation.runs import probe_sample, rhythm_scores, score_run
+from ..models.motionbeat import motionbeat_from_checkpoint
 from ..models.registry import MOTIONBEAT_MODELS
 from ..training.checkpoint import load_checkpoint
 from ..training.motionbeat import embed_tokens
 
 log = logging.getLogger(__name__)
-
-
-def model_from_checkpoint(ckpt: dict):
-    """Rebuild a MotionBeat model (eval mode) from its checkpoint."""
-    dims = ckpt["dims"]
-    za, zm = torch.zeros(dims["audio_dim"]), torch.zeros(dims["motion_dim"])
-    model = build_motionbeat(ckpt["params"]["motionbeat"], **dims, audio_stats=(za, za + 1), motion_stats=(zm, zm + 1))
-    model.load_state_dict(ckpt["state_dict"])
-    return model.eval()
 
 
 @torch.no_grad()
@@ -60,62 +42,43 @@ def _shifted_motion(model, tokens, shift: int, batch_size: int = 256) -> tuple[n
 
 def evaluate(params: dict, model_name: str, *, seed_index: int = 0, fold: int | None = None) -> dict:
     """Score one MotionBeat run on its test windows (the test split, or fold ``fold``)."""
-    paths, cfg, seed = Paths(params), params["motionbeat"], params["seed"]
+    paths = Paths(params)
     run = {"name": run_name(seed_index=seed_index, fold=fold), "seed_index": seed_index, "fold": fold}
     out = paths.model_files(model_name, run["name"])
     ckpt = load_checkpoint(out["checkpoint"], missing_hint=f"run stage train_{model_name}_{run['name']} first")
-    model = model_from_checkpoint(ckpt)
+    model = motionbeat_from_checkpoint(ckpt)
     device = torch.device("cpu")
     metas = role_metas(params, fold=fold, roles=("train", "test"))
     features = Features(params)
     train_tok = token_set(params, metas["train"], features=features)
     test_tok = token_set(params, metas["test"], features=features)
-    a_test, m_test, test_states = (
-        x.numpy() if torch.is_tensor(x) else x for x in embed_tokens(model, test_tok, device=device, states=True)
-    )
-    a_train, m_train, train_states = (
-        x.numpy() if torch.is_tensor(x) else x for x in embed_tokens(model, train_tok, device=device, states=True)
-    )
-    true = np.sum(a_test * m_test, axis=1)
-    candidates = {}
-    for k in cfg["phase_shifts_beats"]:
-        moved, ok = _shifted_motion(model, test_tok, int(round(k * cfg["subdivisions"])))
-        candidates[f"shift_{k:+g}_beats"] = np.where(ok, np.sum(a_test * moved, axis=1), np.nan)
-    other = other_dance(test_tok, tolerance_bpm=cfg["tempo_negatives"]["tolerance_bpm"], seed=seed)
-    candidates["other_dance"] = np.where(other >= 0, np.sum(a_test * m_test[other], axis=1), np.nan)
-    own = frame_windows(params, metas["test"], features=features)
+    a_test, m_test, test_states = embed_tokens(model, test_tok, device=device, states=True)
+    a_train, m_train, train_states = embed_tokens(model, train_tok, device=device, states=True)
+    a_test, m_test, a_train, m_train = (x.numpy() for x in (a_test, m_test, a_train, m_train))
     fps = motion_fps(params)
-    rng = np.random.default_rng(seed)
-    pick = np.sort(rng.choice(len(metas["train"]), size=min(300, len(metas["train"])), replace=False))
+    pick = probe_sample(len(metas["train"]), seed=params["seed"])
     beat_frame = train_tok.tokens["beat_frame"].numpy()
     centre = (test_tok.frames["frame"] + test_tok.frames["frame_end"]) / 2  # a beat predicted in a token: its centre
-    rhythm = {
-        "phase": phase_discrimination(true, candidates),
-        "beat_align": retrieved_beat_align(
-            a_test @ m_test.T,
-            music_beats_s=own["music_beats_s"],
-            kinetic_beats_s=own["kinetic_beats_s"],
-            sigma_s=params["evaluate"]["beat_align_sigma_s"],
-            seed=seed,
-        ),
-        "beat_probe": {
-            **beat_probe(
-                train_states=[train_states[i] for i in pick],
-                train_targets=[
-                    beat_frame[s : s + n] for s, n in zip(train_tok.win_start[pick], train_tok.win_len[pick])
-                ],
-                test_states=test_states,
-                test_positions=[
-                    (centre[s : s + n] - int(m["start_frame"])) / fps
-                    for s, n, m in zip(test_tok.win_start, test_tok.win_len, metas["test"])
-                ],
-                test_reference=probe_reference(params, metas["test"], features=features),
-                seed=seed,
-            ),
-            "reference": probe_reference_label(params),
-        },
-        "beats": ckpt["beats"],
+    probe = {
+        "train_states": [train_states[i] for i in pick],
+        "train_targets": [beat_frame[s : s + n] for s, n in zip(train_tok.win_start[pick], train_tok.win_len[pick])],
+        "test_states": test_states,
+        "test_positions": [
+            (centre[s : s + n] - int(m["start_frame"])) / fps
+            for s, n, m in zip(test_tok.win_start, test_tok.win_len, metas["test"])
+        ],
     }
+    rhythm = rhythm_scores(
+        params,
+        a_test=a_test,
+        m_test=m_test,
+        grid=test_tok,
+        metas=metas["test"],
+        moved_motion=lambda shift: _shifted_motion(model, test_tok, shift),
+        features=features,
+        probe=probe,
+    )
+    rhythm["beats"] = ckpt["beats"]
     return score_run(
         params,
         model_name=model_name,
