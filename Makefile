@@ -51,6 +51,7 @@ test-fast: $(STAMP) $(POSE_STAMP) $(SPLEETER_STAMP)
 bench: $(STAMP)
 	python -m pipelines.bench.data --params params.yaml
 	python -m pipelines.bench.mclemcd --params params.yaml
+	python -m pipelines.bench.motionbeat --params params.yaml
 
 lint: $(STAMP)
 	ruff check pipelines tests

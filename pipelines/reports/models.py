@@ -83,7 +83,9 @@ def rhythm_caption(params: dict, first: dict) -> str:
         "model) beside chance (1 / candidates). Beat probe: a logistic regression on the music encoder's frozen "
         f"per-step states (per token for MotionBeat, per conv step for temporal; pooled models have none), F-measure "
         f"±70 ms against {ref} per test window, beside a beat grid at the true tempo with a random phase. The temporal "
-        "model's music input includes the estimated beats. Retrieved BeatAlign: the music query's beats against the "
+        "model's music input includes the estimated beats. The rows marked 'no encoder' fit the same probe on the "
+        "music tokens MotionBeat's encoder reads, alone and with their bar phase as sines and cosines: what the "
+        "tokenization gives before any learning. Retrieved BeatAlign: the music query's beats against the "
         "kinetic beats of the motion ranked first (true pair and random pair for reference). Mean ± std over runs."
     )
 
@@ -109,6 +111,13 @@ def rhythm_rows(model_runs: dict) -> tuple[list[str], list[list[str]]]:
                 f"{rh[0]['beat_align']['random_pair']:.3f}",
             ]
         )
+        for key, label in (
+            ("beat_probe_input", "input tokens"),
+            ("beat_probe_input_phase", "input tokens + bar phase"),
+        ):
+            if key in rh[0]:
+                f = _spread([x[key]["f_measure"] for x in rh])
+                rows.append([f"{name}: {label} (no encoder)", "—", "—", f, _pct(rh[0][key]["chance"]), "—", "—", "—"])
     return header, rows
 
 

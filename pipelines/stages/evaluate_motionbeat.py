@@ -7,6 +7,12 @@ The same test windows, galleries, relevance levels, chance levels, genre probe a
 same rhythm protocol (:mod:`pipelines.evaluation.rhythm`): phase discrimination with the motion
 tokens moved along the beat grid (the music and its bar phases kept), the beat-tracking probe on
 the music encoder's per-token states, and the BeatAlign of the top-ranked motion.
+
+For the main model (not the ablations) the beat probe is also fitted on the music tokens the
+encoder reads (pooled log-mel, onset mean and peak; ``rhythm.beat_probe_input``) and on those
+tokens plus their bar phase as sines and cosines of 1–16 cycles a bar
+(``rhythm.beat_probe_input_phase``): what the tokenization alone gives a linear probe, so the
+encoder's row can be read against it.
 """
 
 from __future__ import annotations
@@ -18,10 +24,11 @@ import torch
 
 from ..cli import run_stage
 from ..config import Paths, motion_fps, run_name
-from ..data.beat_windows import Features, role_metas, token_set
+from ..data.beat_windows import Features, probe_reference, role_metas, token_set
+from ..evaluation.rhythm import beat_probe
 from ..evaluation.runs import probe_sample, rhythm_scores, score_run
 from ..models.motionbeat import motionbeat_from_checkpoint
-from ..models.registry import MOTIONBEAT_MODELS
+from ..models.registry import MOTIONBEAT, MOTIONBEAT_MODELS
 from ..training.checkpoint import load_checkpoint
 from ..training.motionbeat import embed_tokens
 
@@ -38,6 +45,20 @@ def _shifted_motion(model, tokens, shift: int, batch_size: int = 256) -> tuple[n
         batch = tokens.gather(idx, shift=np.where(ok[idx], shift, 0), length=int(tokens.win_len[idx].max()))
         out.append(model.embed_motion(batch).numpy())
     return np.concatenate(out), ok
+
+
+def _per_window(tokens, values: np.ndarray) -> list[np.ndarray]:
+    return [values[s : s + n] for s, n in zip(tokens.win_start, tokens.win_len)]
+
+
+def input_token_states(tokens, *, with_phase: bool, harmonics: int = 16) -> list[np.ndarray]:
+    """Per window, the music tokens the encoder reads (n_tokens, n_mels + 2); ``with_phase`` appends
+    cos and sin of 2πk·(bar phase) for k = 1 … ``harmonics``."""
+    x = tokens.tokens["audio"].numpy()
+    if with_phase:
+        angle = 2 * np.pi * tokens.tokens["phase"].numpy()[:, None] * np.arange(1, harmonics + 1)
+        x = np.concatenate([x, np.cos(angle), np.sin(angle)], axis=1)
+    return _per_window(tokens, x)
 
 
 def evaluate(params: dict, model_name: str, *, seed_index: int = 0, fold: int | None = None) -> dict:
@@ -59,13 +80,13 @@ def evaluate(params: dict, model_name: str, *, seed_index: int = 0, fold: int | 
     pick = probe_sample(len(metas["train"]), seed=params["seed"])
     beat_frame = train_tok.tokens["beat_frame"].numpy()
     centre = (test_tok.frames["frame"] + test_tok.frames["frame_end"]) / 2  # a beat predicted in a token: its centre
+    targets = _per_window(train_tok, beat_frame)
     probe = {
         "train_states": [train_states[i] for i in pick],
-        "train_targets": [beat_frame[s : s + n] for s, n in zip(train_tok.win_start[pick], train_tok.win_len[pick])],
+        "train_targets": [targets[i] for i in pick],
         "test_states": test_states,
         "test_positions": [
-            (centre[s : s + n] - int(m["start_frame"])) / fps
-            for s, n, m in zip(test_tok.win_start, test_tok.win_len, metas["test"])
+            (c - int(m["start_frame"])) / fps for c, m in zip(_per_window(test_tok, centre), metas["test"])
         ],
     }
     rhythm = rhythm_scores(
@@ -79,6 +100,24 @@ def evaluate(params: dict, model_name: str, *, seed_index: int = 0, fold: int | 
         probe=probe,
     )
     rhythm["beats"] = ckpt["beats"]
+    if model_name == MOTIONBEAT:
+        reference = probe_reference(params, metas["test"], features=features)
+        for key, with_phase in (("beat_probe_input", False), ("beat_probe_input_phase", True)):
+            train_in = input_token_states(train_tok, with_phase=with_phase)
+            rhythm[key] = beat_probe(
+                **{
+                    **probe,
+                    "train_states": [train_in[i] for i in pick],
+                    "test_states": input_token_states(test_tok, with_phase=with_phase),
+                },
+                test_reference=reference,
+                seed=params["seed"],
+            )
+            log.info(
+                "beat probe on the input tokens%s: F %.3f",
+                " + bar phase" if with_phase else "",
+                rhythm[key]["f_measure"],
+            )
     return score_run(
         params,
         model_name=model_name,

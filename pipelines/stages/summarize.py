@@ -4,7 +4,8 @@
 
 For each retrieval model and MotionBeat it reads the runs' ``results/<dataset>/evaluation/<model>/seed<K>.json``
 and ``.npz`` and writes ``results/<dataset>/summary/<model>.json``: music → motion retrieval over the test windows (piece R@1, piece mAP,
-exact R@10, exact median rank) and the genre probe on motion embeddings, each as mean ± std
+exact R@10, exact median rank) and the genre probes on motion and on music embeddings (per window,
+balanced, and per sequence by vote), each as mean ± std
 over the runs (``evaluate.seeds`` seeds, one run for the deterministic ``linear``; or one run
 per fold under ``evaluate.protocol: kfold``), with a 95 % bootstrap interval over the test
 queries (of the main seed; of every fold under kfold; ``evaluate.bootstrap_draws`` resamples)
@@ -40,7 +41,12 @@ from ..files import write_json
 from ..models.registry import DETERMINISTIC, MOTIONBEAT, SCORED_MODELS, Variant
 
 #: Rhythm numbers compared with the temporal baseline: name -> (section, value, per-query key).
-RHYTHM = {"phase_top1": ("phase", "top1", "correct"), "beat_probe_f": ("beat_probe", "f_measure", "per_window")}
+RHYTHM = {
+    "phase_top1": ("phase", "top1", "correct"),
+    "beat_probe_f": ("beat_probe", "f_measure", "per_window"),
+    "beat_probe_input_f": ("beat_probe_input", "f_measure", "per_window"),
+    "beat_probe_input_phase_f": ("beat_probe_input_phase", "f_measure", "per_window"),
+}
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +106,17 @@ def retrieval_headline(params: dict, model: str) -> tuple[dict, dict]:
             "ci95": bootstrap_ci(q, draws=ecfg["bootstrap_draws"], seed=params["seed"], statistic=stat),
             "chance": mean_std([_stored(r, level, key, which="chance") for r in results])["mean"],
         }
-    probe = [r["genre_probe"]["motion"] for r in results]
-    out["genre_probe_motion_window"] = {
-        **mean_std([p["window_accuracy"] for p in probe]),
-        "chance": mean_std([p["chance_window"] for p in probe])["mean"],
-    }
-    out["genre_probe_motion_balanced"] = mean_std([p["balanced_accuracy"] for p in probe])
+    for side, label in (("motion", "motion"), ("audio", "music")):
+        probe = [r["genre_probe"][side] for r in results]
+        out[f"genre_probe_{label}_window"] = {
+            **mean_std([p["window_accuracy"] for p in probe]),
+            "chance": mean_std([p["chance_window"] for p in probe])["mean"],
+        }
+        out[f"genre_probe_{label}_balanced"] = mean_std([p["balanced_accuracy"] for p in probe])
+        out[f"genre_probe_{label}_sequence"] = {
+            **mean_std([p["sequence_accuracy"] for p in probe]),
+            "chance": mean_std([p["chance_sequence"] for p in probe])["mean"],
+        }
     for name, (section, key, per) in RHYTHM.items():
         parts = [r["rhythm"].get(section) for r in results]
         if any(p is None for p in parts):

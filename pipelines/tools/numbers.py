@@ -26,9 +26,9 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}"
 
 
-def _ms(entry: dict, *, pct: bool = True) -> str:
+def _ms(entry: dict, *, pct: bool = True, digits: int | None = None) -> str:
     scale = 100 if pct else 1
-    digits = 1 if pct else 0
+    digits = (1 if pct else 0) if digits is None else digits
     text = f"{scale * entry['mean']:.{digits}f}"
     return text + (f" ± {scale * entry['std']:.{digits}f}" if entry.get("n", 1) > 1 else "")
 
@@ -146,6 +146,44 @@ def dataset_section(results: Path) -> list[str]:
                 for n, r in sorted(recall.items())
             ]
             lines.append("")
+    rhythm = {m: h for m, h in head.items() if "phase_top1" in h}
+    if rhythm:
+        r0 = next(iter(rhythm.values()))
+        lines += [
+            f"Rhythm and transfer ({results}/summary/<model>.json; the report's rhythm section defines them): "
+            "phase discrimination top-1, beat-tracking probe F-measure (±70 ms) on the frozen per-step music "
+            "states, genre probe on frozen music embeddings (per window, balanced, per sequence by vote), and "
+            "the BeatAlign of the top-ranked motion. Percent but BeatAlign; mean ± std over "
+            f"{'folds' if kfold else 'seeds'}.",
+            "",
+            "| model | phase top-1 | beat probe F | genre probe (music) | balanced | per sequence | retrieved BeatAlign |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for m, h in rhythm.items():
+            probe = _ms(h["beat_probe_f"]) if "beat_probe_f" in h else "—"
+            music = ("genre_probe_music_window", "genre_probe_music_balanced", "genre_probe_music_sequence")
+            g = [_ms(h[k]) if k in h else "—" for k in music]
+            lines.append(
+                f"| {m} | {_ms(h['phase_top1'])} | {probe} | {g[0]} | {g[1]} | {g[2]} | "
+                f"{_ms(h['retrieved_beat_align'], pct=False, digits=3)} |"
+            )
+            for key, label in (
+                ("beat_probe_input_f", "input tokens"),
+                ("beat_probe_input_phase_f", "input tokens + bar phase"),
+            ):
+                if key in h:
+                    lines.append(f"| {m}: {label} (no encoder) | — | {_ms(h[key])} | — | — | — | — |")
+        probe_chance = next((h["beat_probe_f"]["chance"] for h in rhythm.values() if "beat_probe_f" in h), None)
+        lines += [
+            f"| chance | {_pct(r0['phase_top1']['chance'])} | "
+            f"{_pct(probe_chance) if probe_chance is not None else '—'} (random-phase grid) | "
+            f"{_pct(r0['genre_probe_music_window']['chance']) if 'genre_probe_music_window' in r0 else '—'} "
+            f"(majority class) | | "
+            f"{_pct(r0['genre_probe_music_sequence']['chance']) if 'genre_probe_music_sequence' in r0 else '—'} | "
+            f"{r0['retrieved_beat_align']['chance']:.3f} (random pair; true pair "
+            f"{r0['retrieved_beat_align']['true_pair']:.3f}) |",
+            "",
+        ]
     comp_path = results / "comparison.json"
     if comp_path.exists():
         comp = json.loads(comp_path.read_text())
@@ -161,7 +199,12 @@ def dataset_section(results: Path) -> list[str]:
                 f"{'yes' if m['excludes_zero'] else 'no'} |"
             )
         lines.append("")
-    for bench in ("bench.json", "bench_mclemcd.json"):
+    abl_path = results / "ablations" / "report.md"
+    if abl_path.exists():
+        lines += [f"MotionBeat ablations (`snakemake --cores 8 ablations`; {abl_path}):", ""]
+        lines += [x for x in abl_path.read_text().splitlines() if not x.startswith("#")]
+        lines.append("")
+    for bench in ("bench.json", "bench_mclemcd.json", "bench_motionbeat.json"):
         path = results / bench
         if path.exists():
             lines += [

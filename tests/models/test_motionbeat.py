@@ -228,3 +228,34 @@ def test_each_ablation_turns_off_what_it_names_and_leaves_the_other_terms(varian
         else:
             assert value == pytest.approx(full[term], abs=1e-6), (variant, term)
     assert all(np.isfinite(v) for v in ablated.values())
+
+
+def test_training_step_benchmark_times_the_training_objective_at_both_sizes():
+    from pipelines.bench.motionbeat import step_rate, token_count
+    from pipelines.config import load_params
+
+    params = load_params("params.yaml")
+    params["train"]["batch_size"] = 4
+    params["motionbeat"]["sizes"]["paper"] = {"width": 32, "layers": 1, "heads": 2, "embed_dim": 16}
+    # 229 frames at 60 fps = 3.82 s = 7.6 beats at 120 bpm, 4 tokens a beat
+    assert token_count(params, bpm=120) == 31
+    small, paper = (step_rate(params, size, torch.device("cpu"), steps=1, bpm=120) for size in ("small", "paper"))
+    assert small["windows_per_second"] > 0 and paper["windows_per_second"] > 0
+    assert (small["width"], paper["width"]) == (params["motionbeat"]["width"], 32)
+    assert small["parameters"] != paper["parameters"]
+    assert small["encoded_windows_per_anchor"] == 1 + 2 + 4
+
+
+def test_probe_reference_rows_read_the_input_tokens_and_their_bar_phase():
+    from pipelines.stages.evaluate_motionbeat import input_token_states
+
+    tokens = _tokens()
+    plain = input_token_states(tokens, with_phase=False)
+    phased = input_token_states(tokens, with_phase=True, harmonics=4)
+    assert len(plain) == len(phased) == len(tokens.meta)
+    first = tokens.win_start[1]
+    np.testing.assert_array_equal(plain[1], tokens.tokens["audio"][first : first + 16].numpy())
+    assert phased[1].shape == (16, 3 + 2 * 4)
+    phase = tokens.tokens["phase"][first : first + 16].numpy()
+    np.testing.assert_allclose(phased[1][:, 3 + 3], np.cos(2 * np.pi * 4 * phase), atol=1e-6)  # k = 4: the beat
+    np.testing.assert_allclose(phased[1][:, 3 + 4], np.sin(2 * np.pi * phase), atol=1e-6)
