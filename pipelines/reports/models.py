@@ -121,6 +121,38 @@ def rhythm_rows(model_runs: dict) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def rhythm_verdict(comparison: dict, model_runs: dict) -> str:
+    """One sentence per rhythm margin (MotionBeat − temporal): does its interval put MotionBeat ahead, and
+    where the beat probe loses, what the probe gets from MotionBeat's input tokens with and without bar phase."""
+    out = []
+    for m in comparison["margins"]:
+        if m["metric"] not in ("phase_top1", "beat_probe_f"):
+            continue
+        lo, hi = (100 * x for x in m["ci95"])
+        if lo > 0:
+            word = f"beats {m['baseline']}"
+        elif hi < 0:
+            word = f"does not beat {m['baseline']} (the interval is below 0)"
+        else:
+            word = f"is not distinguishable from {m['baseline']} (the interval holds 0)"
+        out.append(
+            f"On {m['metric']}, {m['model']} {word}: margin {100 * m['mean']:+.1f} points, "
+            f"95 % interval [{lo:+.1f}, {hi:+.1f}]."
+        )
+        runs = model_runs.get(m["model"], [])
+        refs = [r["rhythm"].get(k) for r in runs[:1] for k in ("beat_probe_input", "beat_probe_input_phase")]
+        if m["metric"] == "beat_probe_f" and hi < 0 and all(refs) and len(refs) == 2:
+            out.append(
+                f"The same probe fitted on the music tokens {m['model']}'s encoder reads gives F "
+                f"{_pct(refs[0]['f_measure'])} alone and {_pct(refs[1]['f_measure'])} with each token's bar phase as "
+                "sines and cosines: the beat information the probe finds in the encoder's states is about that of its "
+                "input tokens, and what separates it from the baseline (whose input carries the estimated beats) is "
+                "where in the beat a token sits, which the encoder's states carry only through the phase rotation, "
+                "not in a form a linear probe reads."
+            )
+    return " ".join(out)
+
+
 def build(params: dict, doc: Doc) -> None:
     paths = Paths(params)
     summary = json.loads((paths.data_report / "summary.json").read_text())
@@ -196,6 +228,9 @@ def build(params: dict, doc: Doc) -> None:
     doc.h(2, "Rhythm: phase discrimination, beat-tracking probe, BeatAlign of the retrieved dance")
     doc.p(rhythm_caption(params, first))
     doc.table(*rhythm_rows(model_runs))
+    verdict = rhythm_verdict(comparison, model_runs)
+    if verdict:
+        doc.p(verdict)
     doc.h(2, "Genre linear probe on frozen embeddings")
     rows = []
     for name, results in model_runs.items():

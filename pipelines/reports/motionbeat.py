@@ -39,12 +39,17 @@ COLUMNS = {
 }
 
 
-def _cell(values: list) -> tuple[str, dict | None]:
+#: Columns shown as scores in [0, 1] (three decimals); the others in percent.
+SCORE_COLUMNS = ("retrieved BeatAlign",)
+
+
+def _cell(values: list, *, percent: bool = True) -> tuple[str, dict | None]:
     v = np.array([x for x in values if x is not None], dtype=float)
     if v.size == 0:
         return "—", None
     stats = {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0, "n": int(v.size)}
-    text = f"{100 * stats['mean']:.1f}" + (f" ± {100 * stats['std']:.1f}" if v.size > 1 else "")
+    scale, fmt = (100, ".1f") if percent else (1, ".3f")
+    text = f"{scale * stats['mean']:{fmt}}" + (f" ± {scale * stats['std']:{fmt}}" if v.size > 1 else "")
     return text, stats
 
 
@@ -52,21 +57,39 @@ def ablation_table(runs: dict[str, list[dict]]) -> tuple[list[str], list[list[st
     """Rows per variant (and baseline) from its runs' evaluation JSON, a chance row; and the numbers.
 
     ``runs`` maps a row name to the evaluation dicts of its runs (seeds or folds). Cells are
-    mean ± std over the runs, in percent.
+    mean ± std over the runs, in percent (BeatAlign: a score in [0, 1]).
     """
     header = ["variant", "runs", *COLUMNS]
     rows, numbers = [], {}
     for name, results in runs.items():
         cells, numbers[name] = [], {}
         for col, (read, _) in COLUMNS.items():
-            text, stats = _cell([read(r) for r in results])
+            text, stats = _cell([read(r) for r in results], percent=col not in SCORE_COLUMNS)
             cells.append(text)
             numbers[name][col] = stats
         rows.append([name, str(len(results)), *cells])
     any_run = next(iter(runs.values()))[0]
-    rows.append(["chance", "", *(_cell([chance(any_run)])[0] for _, chance in COLUMNS.values())])
+    chance_cells = [_cell([chance(any_run)], percent=c not in SCORE_COLUMNS)[0] for c, (_, chance) in COLUMNS.items()]
+    rows.append(["chance", "", *chance_cells])
     numbers["chance"] = {col: chance(any_run) for col, (_, chance) in COLUMNS.items()}
     return header, rows, numbers
+
+
+#: The beat probe's reference rows of evaluate_motionbeat (the main model's runs): key -> row name.
+PROBE_REFERENCES = {
+    "beat_probe_input": "input tokens, no encoder",
+    "beat_probe_input_phase": "input tokens + bar phase, no encoder",
+}
+
+
+def probe_reference_rows(results: list[dict]) -> list[list[str]]:
+    """Rows with only the beat probe filled: the probe on the music tokens the encoder reads."""
+    rows = []
+    for key, name in PROBE_REFERENCES.items():
+        text, stats = _cell([(r["rhythm"].get(key) or {}).get("f_measure") for r in results])
+        if stats:
+            rows.append([name, str(stats["n"]), *(text if c == "beat probe F" else "—" for c in COLUMNS)])
+    return rows
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:

@@ -23,7 +23,7 @@ from ..config import Paths, runs
 from ..files import atomic_file, write_json
 from ..models.registry import MOTIONBEAT, motionbeat_name
 from ..reports.ablation import ablation_markdown
-from ..reports.motionbeat import ablation_table, markdown_table
+from ..reports.motionbeat import ablation_table, markdown_table, probe_reference_rows
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ def main(params: dict) -> None:
     table_runs = {v: read(motionbeat_name(v), mb_runs) for v in cfg["ablation"]}
     table_runs["temporal (baseline)"] = read("temporal", runs(params, "temporal"))
     header, rows, numbers = ablation_table(table_runs)
+    rows[-1:-1] = probe_reference_rows(read(MOTIONBEAT, mb_runs))
     text = [
         f"# Ablations: {params['dataset']}",
         "",
@@ -48,7 +49,7 @@ def main(params: dict) -> None:
         "Each variant turns one part of MotionBeat off (full: all on; infonce: plain symmetric InfoNCE on the same "
         "encoder, no extra negatives, no rhythm alignment loss; no_phase: token-index positions instead of the "
         "bar-phase rotation). Test windows of the retrieval protocol; mean ± std over "
-        f"{len(mb_runs)} run(s) per variant ({', '.join(r['name'] for r in mb_runs)}); percent. Phase top-1: the true "
+        f"{len(mb_runs)} run(s) per variant ({', '.join(r['name'] for r in mb_runs)}); percent, BeatAlign a score in [0, 1]. Phase top-1: the true "
         f"motion against the same dance moved by {', '.join(f'{k:+g}' for k in cfg['phase_shifts_beats'])} beats and "
         "another dance at the same tempo. Beat probe: linear probe on frozen per-step music states, F ±70 ms.",
         "",

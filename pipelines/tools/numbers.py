@@ -201,9 +201,8 @@ def dataset_section(results: Path) -> list[str]:
         lines.append("")
     abl_path = results / "ablations" / "report.md"
     if abl_path.exists():
-        lines += [f"MotionBeat ablations (`snakemake --cores 8 ablations`; {abl_path}):", ""]
-        lines += [x for x in abl_path.read_text().splitlines() if not x.startswith("#")]
-        lines.append("")
+        text = abl_path.read_text().split("## MotionBeat", 1)[-1].split("\n## ", 1)[0].strip()
+        lines += [f"MotionBeat ablations (`snakemake --cores 8 ablations`; {abl_path}):", "", text, ""]
     for bench in ("bench.json", "bench_mclemcd.json", "bench_motionbeat.json"):
         path = results / bench
         if path.exists():

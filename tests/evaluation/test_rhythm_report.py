@@ -1,0 +1,44 @@
+"""The report's sentence on MotionBeat against the temporal baseline follows the intervals."""
+
+from pipelines.reports.models import rhythm_verdict
+from pipelines.reports.motionbeat import COLUMNS, probe_reference_rows
+
+
+def _margin(metric, lo, hi):
+    return {"model": "motionbeat", "baseline": "temporal", "metric": metric, "mean": (lo + hi) / 2, "ci95": [lo, hi]}
+
+
+def _run(f_input, f_phase):
+    return {
+        "rhythm": {
+            "beat_probe_input": {"f_measure": f_input, "chance": 0.3},
+            "beat_probe_input_phase": {"f_measure": f_phase, "chance": 0.3},
+        }
+    }
+
+
+def test_verdict_says_beats_loses_or_undecided_from_the_interval_and_explains_a_lost_probe():
+    comparison = {
+        "margins": [
+            _margin("phase_top1", 0.40, 0.60),
+            _margin("beat_probe_f", -0.30, -0.20),
+            _margin("piece_R@1", -0.5, -0.4),  # not a rhythm margin: not mentioned
+        ]
+    }
+    text = rhythm_verdict(comparison, {"motionbeat": [_run(0.59, 0.93)]})
+    assert "On phase_top1, motionbeat beats temporal" in text
+    assert "On beat_probe_f, motionbeat does not beat temporal (the interval is below 0)" in text
+    assert "59.3" not in text and "F 59.0 alone and 93.0" in text
+    assert "piece_R@1" not in text
+    undecided = rhythm_verdict({"margins": [_margin("phase_top1", -0.1, 0.2)]}, {})
+    assert "is not distinguishable from temporal" in undecided
+
+
+def test_ablation_table_gets_the_probe_reference_rows_with_only_the_probe_filled():
+    extra = probe_reference_rows([_run(0.5, 0.9), _run(0.6, 0.9)])
+    probe_col = 2 + list(COLUMNS).index("beat probe F")  # after variant and runs
+    assert [r[0] for r in extra] == ["input tokens, no encoder", "input tokens + bar phase, no encoder"]
+    assert extra[0][probe_col] == "55.0 ± 7.1" and extra[1][probe_col] == "90.0 ± 0.0"
+    assert all(c == "—" for r in extra for i, c in enumerate(r) if i not in (0, 1, probe_col))
+    assert all(len(r) == 2 + len(COLUMNS) for r in extra)
+    assert probe_reference_rows([{"rhythm": {}}]) == []  # an ablation run has none
