@@ -1,1 +1,2 @@
-"""Benchmarks: data access and features (``data``), ingestion (``ingest``), MCLEMCD training steps (``mclemcd``)."""
+"""Benchmarks: data access and features (``data``), ingestion (``ingest``), MCLEMCD and MotionBeat training
+steps (``mclemcd``, ``motionbeat``; timing in ``steps``)."""

@@ -1,6 +1,6 @@
 """Benchmark MCLEMCD training steps: windows/s on the CPU, and on CUDA when a GPU is present.
 
-``python -m pipelines.bench.mclemcd --params params.yaml [--steps 10]``
+``python -m pipelines.bench.mclemcd --params params.yaml [--steps 10] [--threads 2]``
 
 Times full phase-two training steps (all four losses, forward + backward + Adam) of the
 ``mclemcd.main`` variant at both sizes (``small`` and ``paper``) on random windows shaped like
@@ -11,11 +11,6 @@ the networks, independent of the data. Prints a table and writes
 
 from __future__ import annotations
 
-import argparse
-import os
-import platform
-import time
-
 import torch
 
 from ..config import SKELETON_LAYOUT, Paths, load_params
@@ -23,6 +18,7 @@ from ..data.skeleton import Skeleton
 from ..files import write_json
 from ..models.mclemcd import MCLEMCD, loss_terms, resolve_config
 from ..models.registry import Variant
+from .steps import bench_devices, bench_parser, bench_result, optimizer_step, time_steps
 
 
 def step_rate(params: dict, size: str, device: torch.device, *, steps: int) -> dict:
@@ -53,22 +49,8 @@ def step_rate(params: dict, size: str, device: torch.device, *, steps: int) -> d
     y = torch.randint(0, 10, (batch,), device=device)
     terms = loss_terms(1, phase1_epochs=0, collaborative=variant.collaborative)
 
-    def step():
-        loss = sum(model.losses(x, mel, y, terms).values())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-
-    for _ in range(2):
-        step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    t = time.perf_counter()
-    for _ in range(steps):
-        step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    wall = time.perf_counter() - t
+    step = optimizer_step(lambda: sum(model.losses(x, mel, y, terms).values()), opt)
+    wall = time_steps(step, steps=steps, device=device)
     return {
         "size": size,
         "device": device.type,
@@ -82,22 +64,13 @@ def step_rate(params: dict, size: str, device: torch.device, *, steps: int) -> d
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--steps", type=int, default=10)
-    args = parser.parse_args(argv)
+    args = bench_parser(__doc__).parse_args(argv)
     params = load_params(args.params)
-    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    devices = bench_devices(args.threads)
     rows = [step_rate(params, size, dev, steps=args.steps) for dev in devices for size in ("small", "paper")]
-    result = {
-        "dataset": params["dataset"],
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "torch_threads": torch.get_num_threads(),
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "rows": rows,
-    }
+    result = bench_result(params, threads=args.threads, rows=rows)
     print(
-        f"MCLEMCD training steps ({rows[0]['variant']}, {rows[0]['window_frames']}-frame windows) on {result['machine']}"
+        f"MCLEMCD training steps ({rows[0]['variant']}, {rows[0]['window_frames']}-frame windows) on {result['machine']}, {args.threads} CPU threads"
     )
     for r in rows:
         print(

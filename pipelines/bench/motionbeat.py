@@ -1,6 +1,6 @@
 """Benchmark MotionBeat training steps: windows/s on 2 CPU threads, and on CUDA when present.
 
-``python -m pipelines.bench.motionbeat --params params.yaml [--steps 10] [--bpm 120]``
+``python -m pipelines.bench.motionbeat --params params.yaml [--steps 10] [--threads 2] [--bpm 120]``
 
 Times full training steps of the ``motionbeat`` params (the embodied contrastive loss with its
 tempo and beat-jitter negatives, both SRAL terms, forward + backward + AdamW) at the configured
@@ -15,11 +15,6 @@ Prints a table and writes ``results/<dataset>/bench_motionbeat.json``.
 
 from __future__ import annotations
 
-import argparse
-import os
-import platform
-import time
-
 import torch
 
 from ..config import SKELETON_LAYOUT, Paths, load_params, motion_fps
@@ -27,6 +22,7 @@ from ..data.skeleton import Skeleton
 from ..files import write_json
 from ..models.motionbeat import build_motionbeat
 from ..training.motionbeat import MotionBeatObjective
+from .steps import bench_devices, bench_parser, bench_result, optimizer_step, time_steps
 
 
 def token_count(params: dict, *, bpm: float) -> int:
@@ -78,22 +74,8 @@ def step_rate(params: dict, size: str, device: torch.device, *, steps: int, bpm:
     }
     weights = objective.weights
 
-    def step():
-        loss = sum(weights[k] * v for k, v in objective(data).items())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-
-    for _ in range(2):
-        step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    t = time.perf_counter()
-    for _ in range(steps):
-        step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    wall = time.perf_counter() - t
+    step = optimizer_step(lambda: sum(weights[k] * v for k, v in objective(data).items()), opt)
+    wall = time_steps(step, steps=steps, device=device)
     return {
         "size": size,
         "device": device.type,
@@ -110,26 +92,15 @@ def step_rate(params: dict, size: str, device: torch.device, *, steps: int, bpm:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2: this project's laptop)")
+    parser = bench_parser(__doc__)
     parser.add_argument("--bpm", type=float, default=120.0, help="tempo that sets the tokens per window")
     args = parser.parse_args(argv)
     params = load_params(args.params)
-    torch.set_num_threads(args.threads)
-    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    devices = bench_devices(args.threads)
     rows = [
         step_rate(params, size, dev, steps=args.steps, bpm=args.bpm) for dev in devices for size in ("small", "paper")
     ]
-    result = {
-        "dataset": params["dataset"],
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "torch_threads": args.threads,
-        "bpm": args.bpm,
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "rows": rows,
-    }
+    result = bench_result(params, threads=args.threads, rows=rows, bpm=args.bpm)
     r0 = rows[0]
     print(
         f"MotionBeat training steps ({params['train']['window_frames']}-frame windows = {r0['tokens_per_window']} "
