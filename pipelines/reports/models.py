@@ -139,16 +139,30 @@ def rhythm_verdict(comparison: dict, model_runs: dict) -> str:
             f"On {m['metric']}, {m['model']} {word}: margin {100 * m['mean']:+.1f} points, "
             f"95 % interval [{lo:+.1f}, {hi:+.1f}]."
         )
-        runs = model_runs.get(m["model"], [])
-        refs = [r["rhythm"].get(k) for r in runs[:1] for k in ("beat_probe_input", "beat_probe_input_phase")]
-        if m["metric"] == "beat_probe_f" and hi < 0 and all(refs) and len(refs) == 2:
+        if m["metric"] != "beat_probe_f" or hi >= 0:
+            continue
+        model, base = model_runs.get(m["model"], []), model_runs.get(m["baseline"], [])
+        sources = {
+            "encoder": (model, "beat_probe"),
+            "input": (model, "beat_probe_input"),
+            "phase": (model, "beat_probe_input_phase"),
+            "baseline": (base, "beat_probe"),
+        }
+        mean = {}
+        for name, (results, key) in sources.items():
+            values = [(r["rhythm"].get(key) or {}).get("f_measure") for r in results]
+            values = [v for v in values if v is not None]
+            if values:
+                mean[name] = float(np.mean(values))
+        if len(mean) == 4:
+            gap = mean["baseline"] - mean["input"]
+            share = 100 * (mean["phase"] - mean["input"]) / gap if gap > 0 else None
+            closed = f" (the bar phase closes {share:.0f} % of the gap to {m['baseline']})" if share is not None else ""
             out.append(
-                f"The same probe fitted on the music tokens {m['model']}'s encoder reads gives F "
-                f"{_pct(refs[0]['f_measure'])} alone and {_pct(refs[1]['f_measure'])} with each token's bar phase as "
-                "sines and cosines: the beat information the probe finds in the encoder's states is about that of its "
-                "input tokens, and what separates it from the baseline (whose input carries the estimated beats) is "
-                "where in the beat a token sits, which the encoder's states carry only through the phase rotation, "
-                "not in a form a linear probe reads."
+                f"The same probe fitted on the music tokens {m['model']}'s encoder reads gives F {_pct(mean['input'])} "
+                f"alone and {_pct(mean['phase'])} with each token's bar phase as sines and cosines{closed}, against "
+                f"{_pct(mean['encoder'])} on the encoder's states and {_pct(mean['baseline'])} on {m['baseline']}'s, "
+                "whose music input carries the estimated beats (means over runs)."
             )
     return " ".join(out)
 

@@ -8,9 +8,10 @@ def _margin(metric, lo, hi):
     return {"model": "motionbeat", "baseline": "temporal", "metric": metric, "mean": (lo + hi) / 2, "ci95": [lo, hi]}
 
 
-def _run(f_input, f_phase):
+def _run(f_input, f_phase, f_encoder=0.6):
     return {
         "rhythm": {
+            "beat_probe": {"f_measure": f_encoder, "chance": 0.3},
             "beat_probe_input": {"f_measure": f_input, "chance": 0.3},
             "beat_probe_input_phase": {"f_measure": f_phase, "chance": 0.3},
         }
@@ -25,10 +26,14 @@ def test_verdict_says_beats_loses_or_undecided_from_the_interval_and_explains_a_
             _margin("piece_R@1", -0.5, -0.4),  # not a rhythm margin: not mentioned
         ]
     }
-    text = rhythm_verdict(comparison, {"motionbeat": [_run(0.59, 0.93)]})
+    baseline = [{"rhythm": {"beat_probe": {"f_measure": f}}} for f in (0.85, 0.95)]
+    runs = {"motionbeat": [_run(0.5, 0.6, 0.55), _run(0.5, 0.8, 0.65)], "temporal": baseline}
+    text = rhythm_verdict(comparison, runs)
     assert "On phase_top1, motionbeat beats temporal" in text
     assert "On beat_probe_f, motionbeat does not beat temporal (the interval is below 0)" in text
-    assert "59.3" not in text and "F 59.0 alone and 93.0" in text
+    # means over runs: input 50, with phase 70, encoder 60, baseline 90; the phase closes 20 of 40 points
+    assert "F 50.0 alone and 70.0 with each token's bar phase" in text
+    assert "closes 50 % of the gap to temporal" in text and "against 60.0 on the encoder's states and 90.0" in text
     assert "piece_R@1" not in text
     undecided = rhythm_verdict({"margins": [_margin("phase_top1", -0.1, 0.2)]}, {})
     assert "is not distinguishable from temporal" in undecided
