@@ -52,6 +52,7 @@ bench: $(STAMP)
 	python -m pipelines.bench.data --params params.yaml
 	python -m pipelines.bench.mclemcd --params params.yaml
 	python -m pipelines.bench.motionbeat --params params.yaml
+	python -m pipelines.bench.dance2music --params params.yaml
 
 lint: $(STAMP)
 	ruff check pipelines tests

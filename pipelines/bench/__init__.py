@@ -1,2 +1,2 @@
-"""Benchmarks: data access and features (``data``), ingestion (``ingest``), MCLEMCD and MotionBeat training
-steps (``mclemcd``, ``motionbeat``; timing in ``steps``)."""
+"""Benchmarks: data access and features (``data``), ingestion (``ingest``), MCLEMCD, MotionBeat and
+dance-to-music training steps and generation (``mclemcd``, ``motionbeat``, ``dance2music``; timing in ``steps``)."""

@@ -198,6 +198,11 @@ def fit_mel_kmeans(
     )
 
 
+def encodec_codebooks(bandwidth_kbps: float, *, frame_rate: float, codebook_size: int) -> int:
+    """Codebooks EnCodec uses at a bandwidth: bits per second / (frames per second x bits per code)."""
+    return int(round(bandwidth_kbps * 1000 / (frame_rate * np.log2(codebook_size))))
+
+
 class EncodecTokenizer:
     """EnCodec codes (module docstring); ``model`` is a loaded ``transformers.EncodecModel``."""
 
@@ -208,7 +213,9 @@ class EncodecTokenizer:
         self.sample_rate = int(model.config.sampling_rate)
         self.frame_rate = float(frame_rate(model))
         self.codebook_size = int(model.config.codebook_size)
-        self.n_codebooks = int(round(bandwidth_kbps * 1000 / (self.frame_rate * np.log2(self.codebook_size))))
+        self.n_codebooks = encodec_codebooks(
+            bandwidth_kbps, frame_rate=self.frame_rate, codebook_size=self.codebook_size
+        )
 
     def tokenize(self, y: np.ndarray, *, sr: int) -> np.ndarray:
         from ..ingest.encodec import encode
@@ -220,3 +227,29 @@ class EncodecTokenizer:
 
         codes = _check_codes(codes, n_codebooks=self.n_codebooks, codebook_size=self.codebook_size)
         return decode_codes(self.model, codes).astype(np.float32)
+
+
+def token_layout(params: dict) -> dict:
+    """``n_codebooks``, ``codebook_size``, ``frame_rate`` and ``sample_rate`` of the configured
+    tokenizer (``generate.tokenizer``), without loading it: ``mel_kmeans`` from its params,
+    ``encodec`` from the 24 kHz architecture's config at ``encodec.bandwidth_kbps``."""
+    if params["generate"]["tokenizer"] == "mel_kmeans":
+        cfg = params["generate"]["mel_kmeans"]
+        return {
+            "n_codebooks": cfg["n_codebooks"],
+            "codebook_size": cfg["codebook_size"],
+            "frame_rate": cfg["sample_rate"] / cfg["hop_length"],
+            "sample_rate": cfg["sample_rate"],
+        }
+    from transformers import EncodecConfig
+
+    config = EncodecConfig()
+    frame_rate = config.sampling_rate / float(np.prod(config.upsampling_ratios))
+    return {
+        "n_codebooks": encodec_codebooks(
+            params["encodec"]["bandwidth_kbps"], frame_rate=frame_rate, codebook_size=config.codebook_size
+        ),
+        "codebook_size": int(config.codebook_size),
+        "frame_rate": frame_rate,
+        "sample_rate": int(config.sampling_rate),
+    }

@@ -339,3 +339,27 @@ def sample(logits: torch.Tensor, *, temperature: float, top_k: int, generator=No
     probs = z.softmax(-1)
     flat = torch.multinomial(probs.reshape(-1, probs.shape[-1]).cpu(), 1, generator=generator)
     return flat.reshape(probs.shape[:-1]).to(logits.device)
+
+
+def build_generator(params: dict, *, pose_dim: int, pose_fps: float, size: str = "small") -> PoseToAudio:
+    """A :class:`PoseToAudio` from the ``generate`` params (``size``: ``small`` = the keys themselves,
+    else ``generate.sizes[size]`` over them) for the configured tokenizer's layout."""
+    from .audio_tokenizer import token_layout
+
+    cfg = dict(params["generate"])
+    if size != "small":
+        cfg.update(cfg["sizes"][size])
+    layout = token_layout(params)
+    return PoseToAudio(
+        pose_dim=pose_dim,
+        codebook_size=layout["codebook_size"],
+        n_codebooks=layout["n_codebooks"],
+        pose_fps=pose_fps,
+        frame_rate=layout["frame_rate"],
+        width=cfg["width"],
+        heads=cfg["heads"],
+        encoder_layers=cfg["encoder_layers"],
+        decoder_layers=cfg["decoder_layers"],
+        dropout=cfg["dropout"],
+        cond_drop=cfg["cond_drop"],
+    )

@@ -203,7 +203,7 @@ def dataset_section(results: Path) -> list[str]:
     if abl_path.exists():
         text = abl_path.read_text().split("## MotionBeat", 1)[-1].split("\n## ", 1)[0].strip()
         lines += [f"MotionBeat ablations (`snakemake --cores 8 ablations`; {abl_path}):", "", text, ""]
-    for bench in ("bench.json", "bench_mclemcd.json", "bench_motionbeat.json"):
+    for bench in ("bench.json", "bench_mclemcd.json", "bench_motionbeat.json", "bench_dance2music.json"):
         path = results / bench
         if path.exists():
             lines += [

@@ -128,3 +128,26 @@ def test_scheduled_sampling_replaces_code_inputs_by_the_previous_prediction_and_
     half = scheduled_inputs(inputs, predictions, ratio=0.5, vocab=v, generator=torch.Generator().manual_seed(0))
     changed = (half != inputs)[fed].float().mean()
     assert 0.2 < changed < 0.8
+
+
+def test_generation_benchmark_times_training_cached_and_uncached_generation_and_rendering():
+    from pipelines.bench.dance2music import generation_rate, render_rate, train_rate
+    from pipelines.config import load_params
+    from pipelines.models.audio_tokenizer import token_layout
+
+    params = load_params("params.yaml")
+    g = params["generate"]
+    g.update(seconds=0.2, width=16, heads=2, encoder_layers=1, decoder_layers=1, batch_size=2)
+    g["sizes"]["paper"] = {"width": 32, "heads": 2, "encoder_layers": 1, "decoder_layers": 2, "batch_size": 2}
+    g["mel_kmeans"].update(codebook_size=8, griffin_lim_iters=2)
+    assert token_layout(params) == {"n_codebooks": 2, "codebook_size": 8, "frame_rate": 75.0, "sample_rate": 24000}
+    cpu = torch.device("cpu")
+    small, paper = (train_rate(params, s, cpu, steps=1) for s in ("small", "paper"))
+    assert small["training_windows_per_second"] > 0 and paper["parameters"] > small["parameters"]
+    cached = generation_rate(params, "small", cpu, use_cache=True, max_seconds=0.1)
+    plain = generation_rate(params, "small", cpu, use_cache=False, max_seconds=0.1)
+    assert cached["token_frames"] == plain["token_frames"] == 8 and cached["kv_cache"] and not plain["kv_cache"]
+    assert render_rate(params)["audio_seconds_per_second"] > 0
+    params["generate"]["tokenizer"] = "encodec"
+    assert token_layout(params) == {"n_codebooks": 2, "codebook_size": 1024, "frame_rate": 75.0, "sample_rate": 24000}
+    assert render_rate(params) is None
