@@ -1,6 +1,6 @@
 """Benchmark dance-to-music generation: training steps and generation, with and without the KV cache.
 
-``python -m pipelines.bench.dance2music --params params.yaml [--steps 5] [--threads 2]``
+``python -m pipelines.bench.dance2music --params params.yaml [--steps 2] [--threads 2]``
 
 On random pose windows shaped like the configured dataset's (``generate.seconds`` of frames at
 its motion rate, its skeleton's joints and velocities) and random tokens of the configured
@@ -65,7 +65,8 @@ def train_rate(params: dict, size: str, device: torch.device, *, steps: int) -> 
     mask = torch.ones(B, sh["pose_frames"], dtype=torch.bool, device=device)
     codes = torch.randint(0, sh["codebook_size"], (B, sh["n_codebooks"], sh["token_frames"]), device=device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    wall = time_steps(optimizer_step(lambda: model(pose, mask, codes)["loss"], opt), steps=steps, device=device)
+    step = optimizer_step(lambda: model(pose, mask, codes)["loss"], opt)
+    wall = time_steps(step, steps=steps, device=device, warmup=1)
     return {
         "size": size,
         "device": device.type,
@@ -128,7 +129,7 @@ def render_rate(params: dict) -> dict | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = bench_parser(__doc__)
-    parser.set_defaults(steps=5)
+    parser.set_defaults(steps=2)  # a paper-size step takes tens of seconds on 2 CPU cores
     parser.add_argument("--no-cache-seconds", type=float, default=2.0, help="audio generated without the KV cache, s")
     args = parser.parse_args(argv)
     params = load_params(args.params)

@@ -80,7 +80,11 @@ def torso_length(*, keypoints: np.ndarray, skeleton: Skeleton) -> float:
         Torso length in the unit of ``keypoints``.
     """
     kp = np.asarray(keypoints, dtype=np.float64)
-    lengths = [np.nanmean(np.linalg.norm(kp[:, a] - kp[:, b], axis=-1)) for a, b in skeleton.scale_edges]
+    lengths = []
+    for a, b in skeleton.scale_edges:
+        d = np.linalg.norm(kp[:, a] - kp[:, b], axis=-1)
+        d = d[np.isfinite(d)]
+        lengths.append(d.mean() if d.size else np.nan)  # NaN: the edge is never seen
     return float(np.mean(lengths))
 
 
@@ -88,10 +92,11 @@ def _normalised(keypoints: np.ndarray, skeleton: Skeleton) -> np.ndarray:
     kp = np.asarray(keypoints, dtype=np.float64)
     if kp.ndim != 3 or kp.shape[1:] != (skeleton.num_joints, 3) or kp.shape[0] < 2:
         raise ValueError(f"keypoints shape {kp.shape}: expected (T >= 2, {skeleton.num_joints}, 3)")
-    scale = torso_length(keypoints=kp, skeleton=skeleton)
-    if not np.isfinite(scale) or scale <= 0:
+    filled = fill_nan_frames(keypoints=kp)  # all-NaN sequences stop here, with their own message
+    scale = torso_length(keypoints=kp, skeleton=skeleton)  # finite: some frame has every joint
+    if scale <= 0:
         raise ValueError("degenerate skeleton: zero torso length")
-    return fill_nan_frames(keypoints=kp) / scale
+    return filled / scale
 
 
 def _speed(pos: np.ndarray, fps: float) -> np.ndarray:

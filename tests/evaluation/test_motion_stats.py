@@ -110,6 +110,15 @@ def test_nan_frames_are_interpolated():
         fill_nan_frames(keypoints=np.full((3, 17, 3), np.nan))
 
 
+def test_a_sequence_without_a_finite_frame_says_so_without_warnings():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Mean of empty slice" on the way
+        with pytest.raises(ValueError, match="all 20 frames have NaN"):
+            motion_stats(keypoints=np.full((20, 17, 3), np.nan), skeleton=COCO, fps=60)
+
+
 def test_shapes_are_checked():
     with pytest.raises(ValueError, match="expected"):
         joint_speed(keypoints=np.zeros((10, 23, 3)), skeleton=COCO, fps=60)
