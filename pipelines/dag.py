@@ -20,6 +20,7 @@ import yaml
 from .cli import n_workers
 from .codedeps import module_files
 from .config import REPO_ROOT, Paths, aistpp_location, load_params, runs
+from .data.generation_files import tokenizer_files
 from .files import atomic_file
 from .models.registry import LEARNED, MOTIONBEAT, RETRIEVAL_MODELS, motionbeat_name
 
@@ -206,6 +207,17 @@ def stages(params: dict) -> dict[str, Stage]:
     ]
     if ds == "youtube":  # no model trains on the clips yet: the DAG ends at shards and the data report
         return {s.name: s for s in all_stages}
+    if params["generate"]["tokenizer"] == "mel_kmeans":  # dance to music's offline tokenizer (EnCodec needs no fit)
+        tok = {k: str(v) for k, v in tokenizer_files(params).items()}
+        all_stages.append(
+            Stage(
+                "fit_tokenizer",
+                [index] + source,
+                ["generate.tokenizer", "generate.mel_kmeans", "audio.min_sample_rate", "audio.min_seconds", "seed"],
+                [tok["tokenizer"]],
+                metrics=[tok["metrics"]],
+            )
+        )
     run_files, main_evals = [], []
     rhythm_inputs = [afeat, mfeat] + ([str(p.raw)] if ds == "synthetic" else [])
     for m in RETRIEVAL_MODELS:
@@ -412,7 +424,8 @@ def final_targets(params: dict) -> list[str]:
     """What ``snakemake all`` builds."""
     st = stages(params)
     data = st["data_report"].outs + st["data_report"].metrics
-    return (st["report"].outs if "report" in st else st["shards"].outs) + data
+    tokenizer = st["fit_tokenizer"].outs + st["fit_tokenizer"].metrics if "fit_tokenizer" in st else []
+    return (st["report"].outs if "report" in st else st["shards"].outs) + data + tokenizer
 
 
 def dvc_yaml(params: dict) -> str:

@@ -78,6 +78,8 @@ def make_params(tmp_path: Path, **overrides) -> dict:
     p["motionbeat"].update(width=16, heads=2, layers=1, embed_dim=16, max_epochs=2, epoch_windows=64)
     p["motionbeat"]["ablation"] = ["full", "no_phase"]
     p["motionbeat"]["ablation_seeds"] = 1
+    # dance to music: a small offline tokenizer (tests/models/test_audio_tokenizer.py checks it)
+    p["generate"]["mel_kmeans"].update(codebook_size=16, max_frames=4000)
     for key, value in overrides.items():
         node = p
         parts = key.split("__")
