@@ -76,3 +76,84 @@ def take_codes(codes: np.ndarray, window: dict) -> np.ndarray:
     if short > 0:
         part = np.concatenate([part, np.repeat(part[:, -1:], short, axis=1)], axis=1)
     return part
+
+
+def sequence_examples(
+    *,
+    positions: np.ndarray,
+    pose_fps: float,
+    codes: np.ndarray,
+    code_rate: float,
+    audio_offset_s: float,
+    seconds: float,
+    stride_seconds: float,
+) -> list[dict]:
+    """The windows of one sequence: ``pose`` (F, J·6), ``mask`` (F,), ``codes`` (K, Tc), ``pose_start``.
+
+    ``positions`` (T, J, 3) has NaN where no pose was found; ``codes`` (K, C) are the tokens of the
+    sequence's whole music file, whose time ``t / pose_fps + audio_offset_s`` pairs with pose frame
+    ``t``. A positive offset skips the first codes, a negative one the first pose frames (so both
+    start together), then :func:`generation_windows` cuts the windows.
+    """
+    features, mask = pose_inputs(positions, fps=pose_fps)
+    skip_pose = max(0, int(round(-audio_offset_s * pose_fps)))
+    skip_codes = max(0, int(round(audio_offset_s * code_rate)))
+    features, mask, codes = features[skip_pose:], mask[skip_pose:], codes[:, skip_codes:]
+    out = []
+    for w in generation_windows(
+        pose_frames=features.shape[0],
+        pose_fps=pose_fps,
+        code_frames=codes.shape[1],
+        code_rate=code_rate,
+        seconds=seconds,
+        stride_seconds=stride_seconds,
+    ):
+        sl = slice(w["pose_start"], w["pose_start"] + w["pose_frames"])
+        out.append(
+            {
+                "pose": features[sl],
+                "mask": mask[sl],
+                "codes": take_codes(codes, w),
+                "pose_start": w["pose_start"] + skip_pose,
+            }
+        )
+    return out
+
+
+def dataset_examples(params: dict, *, split: str, tokenizer) -> list[dict]:
+    """Every window of the index's ``split`` sequences (synthetic, AIST++, MusicToDance): pose from the
+    motion features (root added back; NaN where the source had none), tokens of the sequence's music by
+    ``tokenizer`` (each file tokenized once). Each example also carries ``sequence``, ``piece`` and ``genre``."""
+    from ..config import Paths, motion_fps
+    from ..files import read_csv
+    from .audio_io import read_audio_mono
+
+    paths, cfg, a = Paths(params), params["generate"], params["audio"]
+    fps = motion_fps(params)
+    tokens: dict[str, np.ndarray] = {}
+    out = []
+    for row in read_csv(paths.index / "sequences.csv"):
+        if row["split"] != split:
+            continue
+        m_path = paths.motion_features / f"{row['sequence']}.npz"
+        if not m_path.exists():  # left out by motion_features (listed in its skipped.csv)
+            continue
+        with np.load(m_path) as m:
+            positions = m["joints"].astype(np.float64) + m["root"][:, None].astype(np.float64)
+            positions[m["nan_mask"].astype(bool)] = np.nan
+        if row["audio_path"] not in tokens:
+            y, sr = read_audio_mono(
+                row["audio_path"], min_sample_rate=a["min_sample_rate"], min_seconds=a["min_seconds"]
+            )
+            tokens[row["audio_path"]] = tokenizer.tokenize(y, sr=sr)
+        for ex in sequence_examples(
+            positions=positions,
+            pose_fps=fps,
+            codes=tokens[row["audio_path"]],
+            code_rate=tokenizer.frame_rate,
+            audio_offset_s=float(row["audio_offset_s"]),
+            seconds=cfg["seconds"],
+            stride_seconds=cfg["stride_seconds"],
+        ):
+            out.append({**ex, "sequence": row["sequence"], "piece": row["piece"], "genre": row["genre"]})
+    return out

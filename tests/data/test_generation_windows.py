@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pipelines.data.generation import generation_windows, pose_inputs, take_codes
+from pipelines.data.generation import dataset_examples, generation_windows, pose_inputs, sequence_examples, take_codes
 
 
 def test_undetected_frames_keep_their_place_and_their_mask():
@@ -43,3 +43,49 @@ def test_windows_start_pose_and_codes_together_and_stay_inside_the_clip():
     )
     with pytest.raises(ValueError, match="end 75 frames before"):
         take_codes(codes[:, :300], short[0])
+
+
+def test_audio_offsets_move_codes_or_pose_so_both_start_together():
+    rng = np.random.default_rng(1)
+    positions = rng.normal(size=(24 * 8, 17, 3))
+    codes = np.arange(2 * 75 * 10).reshape(2, 750)
+    kw = dict(positions=positions, pose_fps=24, codes=codes, code_rate=75, seconds=2, stride_seconds=2)
+    late = sequence_examples(audio_offset_s=1.0, **kw)  # music 1 s ahead: pose frame 0 pairs with code 75
+    assert late[0]["codes"][0, 0] == 75 and late[0]["pose_start"] == 0 and len(late) == 4
+    early = sequence_examples(audio_offset_s=-0.5, **kw)  # music starts 0.5 s after the pose
+    assert early[0]["codes"][0, 0] == 0 and early[0]["pose_start"] == 12
+    assert all(e["pose"].shape == (48, 17 * 6) and e["codes"].shape == (2, 150) for e in late + early)
+
+
+def test_dataset_examples_on_the_generated_data(tmp_path):
+    from pipelines.config import Paths
+    from pipelines.data.generation_files import tokenizer_files
+    from pipelines.files import read_csv
+    from pipelines.models.audio_tokenizer import MelKMeansTokenizer
+    from pipelines.stages import acquire, fit_tokenizer, motion_features
+
+    from ..helpers import make_params
+
+    params = make_params(tmp_path)
+    params["generate"].update(seconds=2.0, stride_seconds=2.0)
+    for stage in (acquire, motion_features, fit_tokenizer):
+        stage.main(params)
+    tok = MelKMeansTokenizer.load(tokenizer_files(params)["tokenizer"])
+    examples = dataset_examples(params, split="train", tokenizer=tok)
+    train = {r["sequence"] for r in read_csv(Paths(params).index / "sequences.csv") if r["split"] == "train"}
+    assert examples and {e["sequence"] for e in examples} <= train
+    assert all(e["pose"].shape == (120, 17 * 6) and e["codes"].shape == (2, 150) for e in examples)
+    assert all(e["codes"].max() < tok.codebook_size for e in examples)
+    # the generated set has sequences with NaN runs: their frames arrive masked, in place
+    masked = [e for e in examples if not e["mask"].all()]
+    assert masked and all(not e["pose"][~e["mask"]].any() for e in masked)
+    # tokens are the music's at the pose's time: a window's codes equal the tokens of its own audio span
+    e = examples[len(examples) // 2]
+    row = next(r for r in read_csv(Paths(params).index / "sequences.csv") if r["sequence"] == e["sequence"])
+    from pipelines.data.audio_io import read_audio_mono
+
+    y, sr = read_audio_mono(row["audio_path"], min_sample_rate=8000, min_seconds=0.5)
+    t0 = e["pose_start"] / 60 + float(row["audio_offset_s"])
+    direct = tok.tokenize(y[int(round(t0 * sr)) : int(round((t0 + 2.0) * sr))], sr=sr)
+    inner = slice(10, 140)  # away from the segment's edges, where the STFT sees other samples
+    assert (direct[:, inner] == e["codes"][:, inner]).mean() > 0.9
