@@ -30,7 +30,7 @@ from ..config import SKELETON_LAYOUT, Paths, load_params, motion_fps
 from ..data.skeleton import Skeleton
 from ..files import write_json
 from ..models.audio_tokenizer import MelKMeansTokenizer, token_layout
-from ..models.dance2music import build_generator
+from ..models.dance2music import build_generator, generator_config
 from .steps import bench_devices, bench_parser, bench_result, optimizer_step, time_steps
 
 
@@ -48,16 +48,9 @@ def _shapes(params: dict) -> dict:
     }
 
 
-def _size_cfg(params: dict, size: str) -> dict:
-    cfg = dict(params["generate"])
-    if size != "small":
-        cfg.update(cfg["sizes"][size])
-    return cfg
-
-
 def train_rate(params: dict, size: str, device: torch.device, *, steps: int) -> dict:
     """Teacher-forced training windows per second."""
-    sh, cfg = _shapes(params), _size_cfg(params, size)
+    sh, cfg = _shapes(params), generator_config(params, size)
     torch.manual_seed(0)
     model = build_generator(params, pose_dim=sh["pose_dim"], pose_fps=sh["pose_fps"], size=size).to(device).train()
     B = cfg["batch_size"]
@@ -87,13 +80,10 @@ def generation_rate(params: dict, size: str, device: torch.device, *, use_cache:
     s = params["generate"]["sampling"]
     kw = dict(temperature=s["temperature"], top_k=s["top_k"], guidance=s["guidance"], use_cache=use_cache)
     model.generate(pose, mask, frames=4, **kw)  # warm-up
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    t = time.perf_counter()
-    model.generate(pose, mask, frames=frames, generator=torch.Generator().manual_seed(0), **kw)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    wall = time.perf_counter() - t
+    gen = torch.Generator().manual_seed(0)
+    wall = time_steps(
+        lambda: model.generate(pose, mask, frames=frames, generator=gen, **kw), steps=1, device=device, warmup=0
+    )
     return {
         "size": size,
         "device": device.type,

@@ -341,14 +341,20 @@ def sample(logits: torch.Tensor, *, temperature: float, top_k: int, generator=No
     return flat.reshape(probs.shape[:-1]).to(logits.device)
 
 
-def build_generator(params: dict, *, pose_dim: int, pose_fps: float, size: str = "small") -> PoseToAudio:
-    """A :class:`PoseToAudio` from the ``generate`` params (``size``: ``small`` = the keys themselves,
-    else ``generate.sizes[size]`` over them) for the configured tokenizer's layout."""
-    from .audio_tokenizer import token_layout
-
+def generator_config(params: dict, size: str = "small") -> dict:
+    """The ``generate`` params at ``size``: ``small`` is the keys themselves, another size
+    ``generate.sizes[size]`` over them."""
     cfg = dict(params["generate"])
     if size != "small":
         cfg.update(cfg["sizes"][size])
+    return cfg
+
+
+def build_generator(params: dict, *, pose_dim: int, pose_fps: float, size: str = "small") -> PoseToAudio:
+    """A :class:`PoseToAudio` from :func:`generator_config` for the configured tokenizer's layout."""
+    from .audio_tokenizer import token_layout
+
+    cfg = generator_config(params, size)
     layout = token_layout(params)
     return PoseToAudio(
         pose_dim=pose_dim,
