@@ -19,8 +19,8 @@ import yaml
 
 from .cli import n_workers
 from .codedeps import module_files
-from .config import REPO_ROOT, Paths, aistpp_location, load_params, runs
-from .data.generation_files import tokenizer_files
+from .config import REPO_ROOT, Paths, aistpp_location, load_params, runs, seed_indices
+from .data.generation_files import generation_results, generator_files, tokenizer_files
 from .files import atomic_file
 from .models.registry import LEARNED, MOTIONBEAT, RETRIEVAL_MODELS, motionbeat_name
 
@@ -207,17 +207,7 @@ def stages(params: dict) -> dict[str, Stage]:
     ]
     if ds == "youtube":  # no model trains on the clips yet: the DAG ends at shards and the data report
         return {s.name: s for s in all_stages}
-    if params["generate"]["tokenizer"] == "mel_kmeans":  # dance to music's offline tokenizer (EnCodec needs no fit)
-        tok = {k: str(v) for k, v in tokenizer_files(params).items()}
-        all_stages.append(
-            Stage(
-                "fit_tokenizer",
-                [index] + source,
-                ["generate.tokenizer", "generate.mel_kmeans", "audio.min_sample_rate", "audio.min_seconds", "seed"],
-                [tok["tokenizer"]],
-                metrics=[tok["metrics"]],
-            )
-        )
+    all_stages += generate_stages(params, sources=[index, mfeat] + source)
     run_files, main_evals = [], []
     rhythm_inputs = [afeat, mfeat] + ([str(p.raw)] if ds == "synthetic" else [])
     for m in RETRIEVAL_MODELS:
@@ -306,7 +296,8 @@ def stages(params: dict) -> dict[str, Stage]:
             [f"{report}/summary.json", f"{report}/report.md", comparison]
             + headlines
             + run_files
-            + [f"{mc_results}/metrics.json", f"{mc_results}/tables"],
+            + [f"{mc_results}/metrics.json", f"{mc_results}/tables"]
+            + [f for s in all_stages if s.name == "evaluate_generate" for f in s.outs + s.metrics],
             ["mclemcd.main", "evaluate.protocol", "evaluate.seeds", "evaluate.folds"],
             [f"{rep}/report.html", f"{rep}/report.md", f"{rep}/report_figures"],
             out_dirs=[f"{rep}/report_figures"],
@@ -414,6 +405,67 @@ def motionbeat_stages(params: dict, *, variant: str, inputs: list[str], ablation
     return out
 
 
+def generate_stages(params: dict, *, sources: list[str]) -> list[Stage]:
+    """Dance to music: the offline tokenizer's fit (``generate.tokenizer: mel_kmeans``; EnCodec needs
+    none), one training run per seed, and the evaluation of all runs beside the baselines."""
+    p = Paths(params)
+    out = []
+    token_deps = []
+    if params["generate"]["tokenizer"] == "mel_kmeans":
+        tok = {k: str(v) for k, v in tokenizer_files(params).items()}
+        token_deps = [tok["tokenizer"]]
+        out.append(
+            Stage(
+                "fit_tokenizer",
+                [sources[0]] + sources[2:],
+                ["generate.tokenizer", "generate.mel_kmeans", "audio.min_sample_rate", "audio.min_seconds", "seed"],
+                [tok["tokenizer"]],
+                metrics=[tok["metrics"]],
+            )
+        )
+    encodec = ["encodec"] if params["generate"]["tokenizer"] == "encodec" else []
+    # what training reads; the evaluation's own keys and the other sizes leave the runs alone
+    train_keys = [f"generate.{k}" for k in params["generate"] if k not in ("samples", "beat_hit_tolerance_s", "sizes")]
+    checkpoints = []
+    for k in seed_indices(params, "generate"):
+        files = {key: str(v) for key, v in generator_files(params, f"seed{k}").items()}
+        checkpoints.append(files["checkpoint"])
+        out.append(
+            Stage(
+                f"train_generate_seed{k}",
+                sources + token_deps,
+                ["seed", "device", *train_keys, "audio.min_sample_rate", "audio.min_seconds", *encodec],
+                [files["checkpoint"], files["live"]],
+                out_dirs=[files["live"]],
+                module="train_generate",
+                args=f"--seed-index {k}",
+                gpu=True,
+            )
+        )
+    res = {key: str(v) for key, v in generation_results(params).items()}
+    temporal = str(p.model_files("temporal", "seed0")["checkpoint"])
+    out.append(
+        Stage(
+            "evaluate_generate",
+            sources + token_deps + checkpoints + [str(p.audio_features), str(p.shards), temporal],
+            [
+                "seed",
+                "generate",
+                "audio",
+                *encodec,
+                "train.window_frames",
+                "evaluate.beat_align_sigma_s",
+                "evaluate.bootstrap_draws",
+                "evaluate.chance_draws",
+            ],
+            [res["samples"]],
+            out_dirs=[res["samples"]],
+            metrics=[res["metrics"]],
+        )
+    )
+    return out
+
+
 def ablation_targets(params: dict) -> list[str]:
     """What ``snakemake ablations`` builds: the ablation report (and everything it needs)."""
     st = stages(params)
@@ -424,8 +476,10 @@ def final_targets(params: dict) -> list[str]:
     """What ``snakemake all`` builds."""
     st = stages(params)
     data = st["data_report"].outs + st["data_report"].metrics
-    tokenizer = st["fit_tokenizer"].outs + st["fit_tokenizer"].metrics if "fit_tokenizer" in st else []
-    return (st["report"].outs if "report" in st else st["shards"].outs) + data + tokenizer
+    generate = [
+        f for name in ("fit_tokenizer", "evaluate_generate") if name in st for f in st[name].outs + st[name].metrics
+    ]
+    return (st["report"].outs if "report" in st else st["shards"].outs) + data + generate
 
 
 def dvc_yaml(params: dict) -> str:

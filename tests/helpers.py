@@ -80,6 +80,10 @@ def make_params(tmp_path: Path, **overrides) -> dict:
     p["motionbeat"]["ablation_seeds"] = 1
     # dance to music: a small offline tokenizer (tests/models/test_audio_tokenizer.py checks it)
     p["generate"]["mel_kmeans"].update(codebook_size=16, max_frames=4000)
+    # and a narrow generator, two epochs (tests/models/test_dance2music.py checks the parts)
+    p["generate"].update(
+        width=32, heads=2, encoder_layers=1, decoder_layers=1, batch_size=8, max_epochs=2, val_windows=4, samples=1
+    )
     for key, value in overrides.items():
         node = p
         parts = key.split("__")
@@ -111,11 +115,21 @@ def run_all(params: dict) -> None:
 
 
 def run_models(params: dict) -> None:
-    """Train and evaluate every run of every retrieval model, MotionBeat and MCLEMCD, summarize,
-    then write the report, in-process."""
-    from pipelines.config import runs
+    """Train and evaluate every run of every retrieval model, MotionBeat, MCLEMCD and the dance-to-music
+    generator, summarize, then write the report, in-process."""
+    from pipelines.config import runs, seed_indices
     from pipelines.models.registry import MOTIONBEAT, RETRIEVAL_MODELS
-    from pipelines.stages import evaluate_motionbeat, mclemcd, mclemcd_seed, report, summarize, train_motionbeat
+    from pipelines.stages import (
+        evaluate_generate,
+        evaluate_motionbeat,
+        fit_tokenizer,
+        mclemcd,
+        mclemcd_seed,
+        report,
+        summarize,
+        train_generate,
+        train_motionbeat,
+    )
     from pipelines.stages.evaluate import evaluate_model
     from pipelines.stages.train import train_model
 
@@ -129,5 +143,9 @@ def run_models(params: dict) -> None:
     mclemcd.main(params)
     for k in range(1, params["evaluate"]["seeds"]):
         mclemcd_seed.main(params, seed_index=k)
+    fit_tokenizer.main(params)
+    for k in seed_indices(params, "generate"):
+        train_generate.train(params, seed_index=k)
+    evaluate_generate.main(params)
     summarize.main(params)
     report.main(params)

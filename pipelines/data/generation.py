@@ -10,6 +10,8 @@ dropped: dropping them would shift the pose against the audio).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..features.shards import MAX_SHORT_CODES, code_span
@@ -155,5 +157,77 @@ def dataset_examples(params: dict, *, split: str, tokenizer) -> list[dict]:
             seconds=cfg["seconds"],
             stride_seconds=cfg["stride_seconds"],
         ):
-            out.append({**ex, "sequence": row["sequence"], "piece": row["piece"], "genre": row["genre"]})
+            out.append(
+                {
+                    **ex,
+                    "sequence": row["sequence"],
+                    "piece": row["piece"],
+                    "genre": row["genre"],
+                    "audio_path": row["audio_path"],
+                    "audio_offset_s": float(row["audio_offset_s"]),
+                }
+            )
     return out
+
+
+@dataclass
+class GenerationSet:
+    """Windows of one split stacked for training: ``pose`` (N, F, D) float32, ``mask`` (N, F) bool,
+    ``codes`` (N, K, T) int64 and one ``meta`` dict per window (``sequence``, ``piece``, ``genre``,
+    ``pose_start``: its first motion frame, ``audio_path`` and ``audio_offset_s``)."""
+
+    pose: np.ndarray
+    mask: np.ndarray
+    codes: np.ndarray
+    meta: list[dict]
+
+    def __len__(self) -> int:
+        return len(self.meta)
+
+    @classmethod
+    def from_examples(cls, examples: list[dict]) -> GenerationSet:
+        if not examples:
+            raise ValueError("no windows to stack")
+        meta_keys = ("sequence", "piece", "genre", "pose_start", "audio_path", "audio_offset_s")
+        return cls(
+            pose=np.stack([e["pose"] for e in examples]).astype(np.float32),
+            mask=np.stack([e["mask"] for e in examples]).astype(bool),
+            codes=np.stack([e["codes"] for e in examples]).astype(np.int64),
+            meta=[{k: e[k] for k in meta_keys if k in e} for e in examples],
+        )
+
+    def pose_stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation (D,) of the pose features over the detected frames."""
+        frames = self.pose[self.mask]
+        if frames.shape[0] == 0:
+            return np.zeros(self.pose.shape[2], np.float32), np.ones(self.pose.shape[2], np.float32)
+        return frames.mean(axis=0).astype(np.float32), frames.std(axis=0).astype(np.float32)
+
+    def subset(self, index: np.ndarray) -> GenerationSet:
+        index = np.asarray(index)
+        return GenerationSet(self.pose[index], self.mask[index], self.codes[index], [self.meta[i] for i in index])
+
+    def tensors(self, index: np.ndarray, device) -> dict:
+        """The windows ``index`` as tensors on ``device``: ``pose``, ``mask``, ``codes``."""
+        import torch
+
+        index = np.asarray(index)
+        return {
+            "pose": torch.as_tensor(self.pose[index], device=device),
+            "mask": torch.as_tensor(self.mask[index], device=device),
+            "codes": torch.as_tensor(self.codes[index], device=device),
+        }
+
+
+def split_windows(params: dict, split: str, tokenizer) -> GenerationSet:
+    """The stacked windows of one split (:func:`dataset_examples`); none is an InputError naming the index."""
+    from ..config import Paths
+    from ..errors import InputError
+
+    examples = dataset_examples(params, split=split, tokenizer=tokenizer)
+    if not examples:
+        raise InputError(
+            Paths(params).index / "sequences.csv",
+            f"no {split} sequence is {params['generate']['seconds']} s long (generate.seconds)",
+        )
+    return GenerationSet.from_examples(examples)

@@ -15,3 +15,15 @@ def tokenizer_files(params: dict) -> dict[str, Path]:
         "tokenizer": paths.models / "generate" / "tokenizer.npz",
         "metrics": paths.results / "generate" / "tokenizer.json",
     }
+
+
+def generator_files(params: dict, run: str) -> dict[str, Path]:
+    """One training run of the pose-to-audio generator (stage ``train_generate_<run>``)."""
+    models = Paths(params).models / "generate"
+    return {"checkpoint": models / f"{run}.pt", "live": models / f"{run}_live"}
+
+
+def generation_results(params: dict) -> dict[str, Path]:
+    """What stage ``evaluate_generate`` writes: every number, and the samples the report shows."""
+    results = Paths(params).results / "generate"
+    return {"metrics": results / "evaluation.json", "samples": results / "samples"}

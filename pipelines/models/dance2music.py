@@ -202,6 +202,10 @@ class PoseToAudio(nn.Module):
         self.vocab = Vocabulary(codebook_size)
         self.n_codebooks, self.pose_fps, self.frame_rate = n_codebooks, pose_fps, frame_rate
         self.width, self.cond_drop = width, cond_drop
+        # per-feature standardisation of the pose (set from the training windows by set_pose_stats;
+        # buffers, so a checkpoint carries them)
+        self.register_buffer("pose_mean", torch.zeros(pose_dim))
+        self.register_buffer("pose_std", torch.ones(pose_dim))
         self.pose_in = nn.Sequential(nn.LayerNorm(pose_dim), nn.Linear(pose_dim, width))
         layer = nn.TransformerEncoderLayer(
             width, heads, 4 * width, dropout, activation="gelu", batch_first=True, norm_first=True
@@ -214,10 +218,16 @@ class PoseToAudio(nn.Module):
         self.heads = nn.ModuleList([nn.Linear(width, self.vocab.size) for _ in range(n_codebooks)])
 
     # --- encoder ---------------------------------------------------------------------------
+    def set_pose_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        """Standardise pose features by these (pose_dim,) statistics (of the detected training frames)."""
+        self.pose_mean.copy_(mean)
+        self.pose_std.copy_(std.clamp_min(1e-6))
+
     def encode(self, pose: torch.Tensor, pose_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Memory (B, F, width) and its attention mask (B, 1, 1, F) from pose (B, F, pose_dim) and
         ``pose_mask`` (B, F), True where a pose was detected (NaN frames elsewhere are zeroed)."""
-        pose = torch.where(pose_mask[..., None], torch.nan_to_num(pose), torch.zeros_like(pose))
+        pose = (torch.nan_to_num(pose) - self.pose_mean) / self.pose_std
+        pose = torch.where(pose_mask[..., None], pose, torch.zeros_like(pose))
         t = torch.arange(pose.shape[1], device=pose.device) / self.pose_fps
         h = self.pose_in(pose) + time_encoding(t, self.width)
         # a clip with no detected pose at all attends to its first frame rather than to nothing
@@ -341,16 +351,23 @@ def sample(logits: torch.Tensor, *, temperature: float, top_k: int, generator=No
     return flat.reshape(probs.shape[:-1]).to(logits.device)
 
 
-def generator_config(params: dict, size: str = "small") -> dict:
-    """The ``generate`` params at ``size``: ``small`` is the keys themselves, another size
-    ``generate.sizes[size]`` over them."""
+def generator_config(params: dict, size: str | None = None) -> dict:
+    """The ``generate`` params at ``size`` (default ``generate.size``): ``small`` is the keys
+    themselves, another size ``generate.sizes[size]`` over them."""
     cfg = dict(params["generate"])
+    size = size or cfg["size"]
     if size != "small":
+        if size not in cfg["sizes"]:
+            from ..config import ParamsError
+
+            raise ParamsError(
+                f"params.yaml: generate.size: {size!r} is neither small nor one of generate.sizes {sorted(cfg['sizes'])}"
+            )
         cfg.update(cfg["sizes"][size])
     return cfg
 
 
-def build_generator(params: dict, *, pose_dim: int, pose_fps: float, size: str = "small") -> PoseToAudio:
+def build_generator(params: dict, *, pose_dim: int, pose_fps: float, size: str | None = None) -> PoseToAudio:
     """A :class:`PoseToAudio` from :func:`generator_config` for the configured tokenizer's layout."""
     from .audio_tokenizer import token_layout
 
@@ -369,3 +386,16 @@ def build_generator(params: dict, *, pose_dim: int, pose_fps: float, size: str =
         dropout=cfg["dropout"],
         cond_drop=cfg["cond_drop"],
     )
+
+
+def generator_from_checkpoint(ckpt: dict) -> PoseToAudio:
+    """Rebuild the generator (eval mode) from a checkpoint dict written by stage ``train_generate``."""
+    layout = ckpt["layout"]
+    model = PoseToAudio(
+        codebook_size=layout["codebook_size"],
+        n_codebooks=layout["n_codebooks"],
+        frame_rate=layout["frame_rate"],
+        **ckpt["arch"],
+    )
+    model.load_state_dict(ckpt["state_dict"])
+    return model.eval()

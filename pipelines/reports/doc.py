@@ -35,6 +35,16 @@ class Doc:
         plt.close(fig)
         self.blocks.append(("fig", (name, caption)))
 
+    def image(self, name: str, source: Path, caption: str) -> None:
+        """A PNG file made elsewhere, copied in as figure ``name``."""
+        (self.fig_dir / f"{name}.png").write_bytes(Path(source).read_bytes())
+        self.blocks.append(("fig", (name, caption)))
+
+    def media(self, items: list[tuple[str, str, str]]) -> None:
+        """Players side by side: ``(kind, path, label)`` with ``kind`` ``audio`` or ``video`` and ``path``
+        relative to the page (the files stay beside the report; the page links them)."""
+        self.blocks.append(("media", items))
+
     def markdown(self) -> str:
         out = []
         for kind, v in self.blocks:
@@ -52,6 +62,8 @@ class Doc:
                     + "\n"
                     + "\n".join("| " + " | ".join(r) + " |" for r in rows)
                 )
+            elif kind == "media":
+                out.append(" · ".join(f"[{label}]({path})" for _, path, label in v))
             else:
                 out.append(f"![{v[0]}]({self.fig_rel}/{v[0]}.png)\n\n*{v[1]}*")
         return "\n\n".join(out) + "\n"
@@ -78,6 +90,15 @@ class Doc:
                     + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
                     + "</table>"
                 )
+            elif kind == "media":
+                cells = []
+                for media_kind, path, label in v:
+                    size = " width='240'" if media_kind == "video" else ""
+                    cells.append(
+                        f"<figure style='display:inline-block;margin:0 1em 1em 0'><{media_kind} controls preload='none'"
+                        f"{size} src='{html.escape(path)}'></{media_kind}><figcaption>{html.escape(label)}</figcaption></figure>"
+                    )
+                out.append("<div>" + "".join(cells) + "</div>")
             else:
                 data = base64.b64encode((self.fig_dir / f"{v[0]}.png").read_bytes()).decode()
                 out.append(

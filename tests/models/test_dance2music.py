@@ -139,7 +139,7 @@ def test_generation_benchmark_times_training_cached_and_uncached_generation_and_
     g = params["generate"]
     g.update(seconds=0.2, width=16, heads=2, encoder_layers=1, decoder_layers=1, batch_size=2)
     g["sizes"]["paper"] = {"width": 32, "heads": 2, "encoder_layers": 1, "decoder_layers": 2, "batch_size": 2}
-    g["mel_kmeans"].update(codebook_size=8, griffin_lim_iters=2)
+    g["mel_kmeans"].update(codebook_size=8, griffin_lim_iters=2, sample_rate=24000, hop_length=320)
     assert token_layout(params) == {"n_codebooks": 2, "codebook_size": 8, "frame_rate": 75.0, "sample_rate": 24000}
     cpu = torch.device("cpu")
     small, paper = (train_rate(params, s, cpu, steps=1) for s in ("small", "paper"))

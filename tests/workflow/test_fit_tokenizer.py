@@ -19,7 +19,8 @@ def test_tokenizer_is_fitted_on_train_music_and_scored_on_val_music(tmp_path):
     fit_tokenizer.main(params)
     files = tokenizer_files(params)
     tok = MelKMeansTokenizer.load(files["tokenizer"])
-    assert (tok.n_codebooks, tok.codebook_size, tok.frame_rate) == (2, 16, 75.0)
+    cfg = params["generate"]["mel_kmeans"]
+    assert (tok.n_codebooks, tok.codebook_size, tok.frame_rate) == (2, 16, cfg["sample_rate"] / cfg["hop_length"])
     m = json.loads(files["metrics"].read_text())
     rows = Paths(params).index.joinpath("sequences.csv").read_text().splitlines()[1:]
     assert m["files"]["train"] >= 1 and m["files"]["val"] >= 1
