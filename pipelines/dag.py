@@ -205,7 +205,8 @@ def stages(params: dict) -> dict[str, Stage]:
             captions={f"{report}/report.md": CAPTION["data_report"]},
         ),
     ]
-    if ds == "youtube":  # no model trains on the clips yet: the DAG ends at shards and the data report
+    if ds == "youtube":  # of the model families only dance to music trains on the clips
+        all_stages += generate_stages(params, sources=[index, mfeat] + motion_src)
         return {s.name: s for s in all_stages}
     all_stages += generate_stages(params, sources=[index, mfeat] + source)
     run_files, main_evals = [], []
@@ -443,11 +444,14 @@ def generate_stages(params: dict, *, sources: list[str]) -> list[Stage]:
             )
         )
     res = {key: str(v) for key, v in generation_results(params).items()}
-    temporal = str(p.model_files("temporal", "seed0")["checkpoint"])
+    # the cross-modal check and genre probe use the main temporal retrieval model (none for youtube)
+    retrieval = [str(p.audio_features), str(p.shards), str(p.model_files("temporal", "seed0")["checkpoint"])]
+    if params["dataset"] == "youtube":
+        retrieval = []
     out.append(
         Stage(
             "evaluate_generate",
-            sources + token_deps + checkpoints + [str(p.audio_features), str(p.shards), temporal],
+            sources + token_deps + checkpoints + retrieval,
             [
                 "seed",
                 "generate",

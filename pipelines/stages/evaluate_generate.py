@@ -17,7 +17,8 @@ real music itself is scored too, where a score does not need tokens.
   beat coverage, beat hit (± ``generate.beat_hit_tolerance_s``) and BeatAlign
   (``evaluate.beat_align_sigma_s``) against the dance's kinetic beats; the cross-modal check and
   the genre probe by the main ``temporal`` retrieval model
-  (:mod:`pipelines.evaluation.generated_music`).
+  (:mod:`pipelines.evaluation.generated_music`; not for ``youtube``, where no retrieval model
+  trains, nor when ``generate.seconds`` is shorter than its ``train.window_frames``).
 - **Margins**: model minus nearest neighbour per window (the model's value is the mean over its
   runs), with a paired bootstrap interval over the windows (``evaluate.bootstrap_draws``).
 
@@ -127,6 +128,9 @@ def audio_scores(
         for y, m in zip(audio, meta)
     ]
     out = {k: np.array([r[k] for r in rows], dtype=np.float64) for k in rows[0]}
+    if params["dataset"] == "youtube":
+        out["summary"] = {"crossmodal": None, "genre": None, "why_not": "no retrieval model trains on YouTube clips"}
+        return out
     if len(audio[0]) / sr * motion_fps(params) < params["train"]["window_frames"] + 1:
         out["summary"] = {
             "crossmodal": None,

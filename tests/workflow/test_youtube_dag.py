@@ -2,6 +2,7 @@
 local video: clips -> pose, stems -> EnCodec codes -> features -> 120-frame windows aligned
 with their codes -> shards."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+import torch
 
 from pipelines.config import REPO_ROOT
 from pipelines.files import read_csv
@@ -51,10 +53,18 @@ def youtube_workflow(shared_data, tmp_path_factory):
         shutil.copy2(REPO_ROOT / item, work / item)  # copy2 keeps mtimes: make sees .venv-pose as current
     (work / ".venv-pose").symlink_to(REPO_ROOT / ".venv-pose")
     video = shared_data / "youtube" / "clip_0_0" / "video.mp4"
+    # the real clip as three source videos, so that dance to music has train, val and test clips
+    copies = {split: tmp / f"{split}_video.mp4" for split in ("val", "test")}
+    for copy in copies.values():
+        shutil.copy2(video, copy)
     links = tmp / "links.csv"
-    links.write_text(f"{video},00:00:00,00:00:10\nmissing/video.mp4,00:00:00,00:00:05\n")
+    links.write_text(
+        f"{video},00:00:00,00:00:10\nmissing/video.mp4,00:00:00,00:00:05\n"
+        + "".join(f"{copy},00:00:00,00:00:05\n" for copy in copies.values())
+    )
     _random_encodec_24khz(tmp / "encodec")
     params = make_params(tmp, dataset="youtube")
+    params["datasets"]["youtube"]["splits"] = {split: [str(copy)] for split, copy in copies.items()}
     params.update(data_dir="data", results_dir="results", models_dir="models")
     params["youtube"].update(links=str(links), target="data/youtube/clips")
     params["encodec"]["model"] = str(tmp / "encodec")
@@ -89,6 +99,8 @@ def test_clips_poses_codes_and_aligned_shards(youtube_workflow):
         ("clip_0_0", "ok"),
         ("clip_0_1", "ok"),
         ("clip_1", "failed"),
+        ("clip_2_0", "ok"),
+        ("clip_3_0", "ok"),
     ]
     assert "not found" in manifest[2]["reason"]
     for clip in ("clip_0_0", "clip_0_1"):
@@ -105,6 +117,20 @@ def test_clips_poses_codes_and_aligned_shards(youtube_workflow):
             assert np.array_equal(codes[i], z["codes"].T[:375])
     report = (work / "results" / "youtube" / "data_report" / "report.md").read_text()
     assert "120-frame windows" in report
+
+
+def test_dance_to_music_trains_and_is_scored_on_the_clips(youtube_workflow):
+    """The clips' MediaPipe pose (33 landmarks at 24 fps) and their music, one clip per split."""
+    work, params, _ = youtube_workflow
+    r = json.loads((work / "results" / "youtube" / "generate" / "evaluation.json").read_text())
+    assert sorted(r["runs"]) == ["seed0", "seed1"] and (r["train_windows"], r["test_windows"]) == (2, 1)
+    ckpt = torch.load(work / "models" / "youtube" / "generate" / "seed0.pt", weights_only=True)
+    assert ckpt["arch"]["pose_dim"] == 33 * 6 and ckpt["arch"]["pose_fps"] == 24
+    real = r["baselines"]["real"]["audio"]
+    assert real["crossmodal"] is None and "no retrieval model" in real["why_not"] and 0 <= real["beat_align"] <= 1
+    (sample,) = r["samples"]
+    assert sample["sequence"] == "clip_3_0"
+    assert (work / "results" / "youtube" / "generate" / "samples" / sample["videos"]["generated"]).stat().st_size > 0
 
 
 def test_second_run_reuses_and_a_pose_change_redoes_only_pose(youtube_workflow):
