@@ -316,11 +316,13 @@ def stages(params: dict) -> dict[str, Stage]:
                 abl_files += s.outs
     mca = f"{p.results}/mclemcd_ablation"
     all_stages.append(mclemcd_stage(params, grid="ablation"))
+    gen_results = [str(generation_results(params, v)["metrics"]) for v in ("main", "perceptual")]
     all_stages.append(
         Stage(
             "ablation_report",
-            abl_files + run_files + [f"{mca}/metrics.json"],
+            abl_files + run_files + [f"{mca}/metrics.json"] + gen_results,
             [
+                "generate.ablation",
                 "motionbeat.ablation",
                 "motionbeat.ablation_seeds",
                 "evaluate.seeds",
@@ -425,48 +427,65 @@ def generate_stages(params: dict, *, sources: list[str]) -> list[Stage]:
             )
         )
     encodec = ["encodec"] if params["generate"]["tokenizer"] == "encodec" else []
-    # what training reads; the evaluation's own keys and the other sizes leave the runs alone
-    train_keys = [f"generate.{k}" for k in params["generate"] if k not in ("samples", "beat_hit_tolerance_s", "sizes")]
-    checkpoints = []
-    for k in seed_indices(params, "generate"):
-        files = {key: str(v) for key, v in generator_files(params, f"seed{k}").items()}
-        checkpoints.append(files["checkpoint"])
-        out.append(
-            Stage(
-                f"train_generate_seed{k}",
-                sources + token_deps,
-                ["seed", "device", *train_keys, "audio.min_sample_rate", "audio.min_seconds", *encodec],
-                [files["checkpoint"], files["live"]],
-                out_dirs=[files["live"]],
-                module="train_generate",
-                args=f"--seed-index {k}",
-                gpu=True,
-            )
-        )
-    res = {key: str(v) for key, v in generation_results(params).items()}
+    # what training reads; the evaluation's own keys, the other sizes and the ablation leave the runs alone
+    skip = ("samples", "beat_hit_tolerance_s", "sizes", "ablation")
+    train_keys = [f"generate.{k}" for k in params["generate"] if k not in skip]
     # the cross-modal check and genre probe use the main temporal retrieval model (none for youtube)
     retrieval = [str(p.audio_features), str(p.shards), str(p.model_files("temporal", "seed0")["checkpoint"])]
+    variants = ["main"]
     if params["dataset"] == "youtube":
         retrieval = []
-    out.append(
-        Stage(
-            "evaluate_generate",
-            sources + token_deps + checkpoints + retrieval,
-            [
-                "seed",
-                "generate",
-                "audio",
-                *encodec,
-                "train.window_frames",
-                "evaluate.beat_align_sigma_s",
-                "evaluate.bootstrap_draws",
-                "evaluate.chance_draws",
-            ],
-            [res["samples"]],
-            out_dirs=[res["samples"]],
-            metrics=[res["metrics"]],
+    else:  # the perceptual-loss ablation, target `ablations`
+        variants.append("perceptual")
+    for variant in variants:
+        seeds = seed_indices(params, "generate")
+        tag, target, extra = "", "all", []
+        if variant != "main":
+            seeds, tag, target = seeds[: params["generate"]["ablation"]["seeds"]], f"_{variant}", "ablations"
+            extra = ["generate.ablation"]
+        checkpoints = []
+        for k in seeds:
+            files = {key: str(v) for key, v in generator_files(params, f"seed{k}", variant).items()}
+            checkpoints.append(files["checkpoint"])
+            out.append(
+                Stage(
+                    f"train_generate{tag}_seed{k}",
+                    sources + token_deps,
+                    ["seed", "device", *train_keys, *extra, "audio.min_sample_rate", "audio.min_seconds", *encodec],
+                    [files["checkpoint"], files["live"]],
+                    out_dirs=[files["live"]],
+                    module="train_generate",
+                    args=f"--seed-index {k}" + (f" --variant {variant}" if tag else ""),
+                    gpu=True,
+                    target=target,
+                )
+            )
+        res = {key: str(v) for key, v in generation_results(params, variant).items()}
+        out.append(
+            Stage(
+                f"evaluate_generate{tag}",
+                sources + token_deps + checkpoints + retrieval,
+                [
+                    "seed",
+                    *train_keys,
+                    *extra,
+                    "generate.samples",
+                    "generate.beat_hit_tolerance_s",
+                    "audio",
+                    *encodec,
+                    "train.window_frames",
+                    "evaluate.beat_align_sigma_s",
+                    "evaluate.bootstrap_draws",
+                    "evaluate.chance_draws",
+                ],
+                [res["samples"]] if variant == "main" else [],
+                out_dirs=[res["samples"]] if variant == "main" else [],
+                metrics=[res["metrics"]],
+                args=f"--variant {variant}" if tag else "",
+                module="evaluate_generate",
+                target=target,
+            )
         )
-    )
     return out
 
 

@@ -17,13 +17,21 @@ def tokenizer_files(params: dict) -> dict[str, Path]:
     }
 
 
-def generator_files(params: dict, run: str) -> dict[str, Path]:
-    """One training run of the pose-to-audio generator (stage ``train_generate_<run>``)."""
+#: Generator variants: ``main`` (the ``generate`` params) and the ablations of target ``ablations``.
+GENERATE_VARIANTS = ("main", "perceptual")
+
+
+def generator_files(params: dict, run: str, variant: str = "main") -> dict[str, Path]:
+    """One training run of the pose-to-audio generator (stage ``train_generate[_<variant>]_<run>``)."""
     models = Paths(params).models / "generate"
+    if variant != "main":
+        models = models / variant
     return {"checkpoint": models / f"{run}.pt", "live": models / f"{run}_live"}
 
 
-def generation_results(params: dict) -> dict[str, Path]:
-    """What stage ``evaluate_generate`` writes: every number, and the samples the report shows."""
+def generation_results(params: dict, variant: str = "main") -> dict[str, Path]:
+    """What stage ``evaluate_generate[_<variant>]`` writes: every number, and the samples the report shows."""
     results = Paths(params).results / "generate"
+    if variant != "main":
+        results = results / variant
     return {"metrics": results / "evaluation.json", "samples": results / "samples"}

@@ -351,6 +351,19 @@ def sample(logits: torch.Tensor, *, temperature: float, top_k: int, generator=No
     return flat.reshape(probs.shape[:-1]).to(logits.device)
 
 
+def generator_variant(params: dict, variant: str) -> dict:
+    """Params of a generator variant (a copy): ``main`` as they are; ``perceptual`` with the perceptual
+    loss at ``generate.ablation.perceptual_weight``."""
+    import copy
+
+    out = copy.deepcopy(params)
+    if variant == "perceptual":
+        out["generate"]["perceptual"]["weight"] = out["generate"]["ablation"]["perceptual_weight"]
+    elif variant != "main":
+        raise ValueError(f"unknown generator variant {variant!r}")
+    return out
+
+
 def generator_config(params: dict, size: str | None = None) -> dict:
     """The ``generate`` params at ``size`` (default ``generate.size``): ``small`` is the keys
     themselves, another size ``generate.sizes[size]`` over them."""

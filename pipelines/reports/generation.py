@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
+
 from ..config import Paths
 from ..data.generation_files import generation_results
 from .doc import Doc
@@ -131,3 +133,35 @@ def generation_section(params: dict, doc: Doc) -> None:
 def _mean_run(r: dict, runs: list[str], key: str) -> float:
     values = [r["runs"][k]["audio"]["crossmodal"]["exact"]["model"][key] for k in runs]
     return sum(values) / len(values)
+
+
+#: Columns of the generator's ablation table: (evaluation.json key under ``model``, header).
+ABLATION_COLUMNS = (
+    ("mel_error", "mel error ↓"),
+    ("beat_hit", "beat hit"),
+    ("beat_align", "BeatAlign"),
+    ("genre_correct", "genre"),
+    ("teacher_forced_perplexity", "perplexity, teacher-forced ↓"),
+    ("free_running_perplexity", "perplexity, free-running ↓"),
+)
+
+
+def ablation_markdown(results: dict[str, dict], *, runs: int) -> str:
+    """Markdown table of generator variants (``variant -> evaluation.json``), each over its first
+    ``runs`` runs (mean ± std), beside the nearest-neighbour baseline of the main evaluation."""
+    from .motionbeat import markdown_table
+
+    header = ["variant", *(h for _, h in ABLATION_COLUMNS)]
+    rows = []
+    for name, r in results.items():
+        cells = []
+        for key, _ in ABLATION_COLUMNS:
+            stat = r["model"].get(key)
+            values = stat["values"][:runs] if stat else []
+            cells.append(
+                f"{np.mean(values):.3f} ± {np.std(values, ddof=1) if len(values) > 1 else 0:.3f}" if values else "—"
+            )
+        rows.append([name, *cells])
+    nn = next(iter(results.values()))["baselines"]["nearest_neighbour"]["audio"]
+    rows.append(["nearest neighbour (baseline)", *(_num(nn.get(k)) if k in nn else "—" for k, _ in ABLATION_COLUMNS)])
+    return markdown_table(header, rows)

@@ -8,7 +8,8 @@ over its first ``motionbeat.ablation_seeds`` runs (every fold under ``evaluate.p
 beside the temporal baseline's runs and chance: music → motion piece R@1 and mAP, phase
 discrimination top-1, the beat-tracking probe's F-measure, the genre probes and the BeatAlign of
 the retrieved motion (:mod:`pipelines.evaluation.rhythm`). Then MCLEMCD's grid
-(stage ``mclemcd_ablation``).
+(stage ``mclemcd_ablation``), then dance to music with and without the perceptual loss
+(stages ``evaluate_generate`` and ``evaluate_generate_perceptual``).
 
 Outputs ``results/<dataset>/ablations/report.md`` and ``results/<dataset>/ablations/motionbeat.json``.
 """
@@ -20,9 +21,11 @@ import logging
 
 from ..cli import run_stage
 from ..config import Paths, runs
+from ..data.generation_files import GENERATE_VARIANTS, generation_results
 from ..files import atomic_file, write_json
 from ..models.registry import MOTIONBEAT, motionbeat_name
 from ..reports.ablation import ablation_markdown
+from ..reports.generation import ablation_markdown as generation_ablation_markdown
 from ..reports.motionbeat import ablation_table, markdown_table, probe_reference_rows
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,19 @@ def main(params: dict) -> None:
     grid_path = paths.results / "mclemcd_ablation" / "metrics.json"
     grid = json.loads(grid_path.read_text())
     text += ["## MCLEMCD", "", ablation_markdown(grid)]
+    n = params["generate"]["ablation"]["seeds"]
+    generated = {v: json.loads(generation_results(params, v)["metrics"].read_text()) for v in GENERATE_VARIANTS}
+    text += [
+        "",
+        "## Dance to music",
+        "",
+        "main: the `generate` params (perceptual loss weight "
+        f"{params['generate']['perceptual']['weight']}); perceptual: the same with the perceptual loss at weight "
+        f"{params['generate']['ablation']['perceptual_weight']} (straight-through Gumbel-softmax codes, log-mel distance). "
+        f"Mean ± std over the first {n} run(s) of each; test split, scores as in the report's dance-to-music section.",
+        "",
+        generation_ablation_markdown(generated, runs=n),
+    ]
     with atomic_file(paths.results / "ablations" / "report.md", "w") as fh:
         fh.write("\n".join(text))
     write_json(paths.results / "ablations" / "motionbeat.json", {"dataset": params["dataset"], "rows": numbers})

@@ -1,6 +1,9 @@
 """Stage ``evaluate_generate``: dance to music scored on the test split, beside its baselines.
 
-``python -m pipelines.stages.evaluate_generate --params params.yaml``
+``python -m pipelines.stages.evaluate_generate --params params.yaml [--variant perceptual]``
+
+``--variant perceptual`` (target ``ablations``) scores that variant's runs instead
+(``results/<dataset>/generate/perceptual/evaluation.json``, no samples).
 
 Every training run (``models/<dataset>/generate/seed<K>.pt``) and three baselines
 (:mod:`pipelines.evaluation.generation`): the nearest-neighbour window's real codes, codes drawn
@@ -42,7 +45,7 @@ from ..cli import run_stage
 from ..config import SKELETON_LAYOUT, Paths, motion_fps, run_seed, seed_indices
 from ..data.audio_io import read_audio_mono
 from ..data.generation import GenerationSet, split_windows
-from ..data.generation_files import generation_results, generator_files
+from ..data.generation_files import GENERATE_VARIANTS, generation_results, generator_files
 from ..data.skeleton import Skeleton
 from ..evaluation.generated_music import crossmodal_check, genre_check
 from ..evaluation.generation import (
@@ -219,7 +222,13 @@ def write_samples(
     return samples
 
 
-def main(params: dict) -> None:
+def variant_runs(params: dict, variant: str) -> list[int]:
+    """Training runs of a generator variant: every seed for ``main``, ``generate.ablation.seeds`` for an ablation."""
+    runs = seed_indices(params, "generate")
+    return runs if variant == "main" else runs[: params["generate"]["ablation"]["seeds"]]
+
+
+def main(params: dict, *, variant: str = "main") -> None:
     cfg, ecfg = params["generate"], params["evaluate"]
     tokenizer = load_tokenizer(params)
     train, test = split_windows(params, "train", tokenizer), split_windows(params, "test", tokenizer)
@@ -235,6 +244,7 @@ def main(params: dict) -> None:
         "audio_windows": len(audio_set),
         "train_windows": len(train),
         "sampling": cfg["sampling"],
+        "variant": variant,
         "runs": {},
     }
     # baselines
@@ -248,10 +258,10 @@ def main(params: dict) -> None:
     }
     code_sets = {"nearest_neighbour": nn_codes[idx], "unigram": uni_codes, "round_trip": audio_set.codes}
     per_window: dict[str, dict] = {}
-    runs = []
-    for k in seed_indices(params, "generate"):
+    runs, runs_k = [], variant_runs(params, variant)
+    for k in variant_runs(params, variant):
         ckpt = load_checkpoint(
-            generator_files(params, f"seed{k}")["checkpoint"], missing_hint="run stage train_generate first"
+            generator_files(params, f"seed{k}", variant)["checkpoint"], missing_hint="run stage train_generate first"
         )
         model = generator_from_checkpoint(ckpt).to(device)
         teacher = summarize_tokens(
@@ -299,16 +309,17 @@ def main(params: dict) -> None:
             model_stats[f"{part}_{key}"] = mean_std([result["runs"][r]["tokens"][part][key] for r in runs])
     result["model"] = model_stats
     result["margin_over_nearest_neighbour"] = margins
-    paths = generation_results(params)
-    tmp = paths["samples"].with_name(paths["samples"].name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    sets = {k: rendered[k] for k in ("real", "round_trip", "seed0", "nearest_neighbour")}
-    sets = {"generated" if k == "seed0" else k: v for k, v in sets.items()}
-    result["samples"] = write_samples(
-        params, tmp, windows=audio_set, index=np.arange(len(audio_set)), sets=sets, tokenizer=tokenizer
-    )
-    shutil.rmtree(paths["samples"], ignore_errors=True)
-    tmp.rename(paths["samples"])
+    paths = generation_results(params, variant)
+    if variant == "main":  # the report's samples: real, round trip, generated (run 0) and nearest neighbour
+        tmp = paths["samples"].with_name(paths["samples"].name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        sets = {k: rendered[k] for k in ("real", "round_trip", f"seed{runs_k[0]}", "nearest_neighbour")}
+        sets = {"generated" if k.startswith("seed") else k: v for k, v in sets.items()}
+        result["samples"] = write_samples(
+            params, tmp, windows=audio_set, index=np.arange(len(audio_set)), sets=sets, tokenizer=tokenizer
+        )
+        shutil.rmtree(paths["samples"], ignore_errors=True)
+        tmp.rename(paths["samples"])
     write_json(paths["metrics"], result)
     log.info(
         "generate: %d runs scored on %d windows (%d with audio) -> %s",
@@ -320,4 +331,4 @@ def main(params: dict) -> None:
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_stage(main, __doc__.splitlines()[0]))
+    raise SystemExit(run_stage(main, __doc__.splitlines()[0], options={"variant": GENERATE_VARIANTS}))

@@ -1,6 +1,10 @@
 """Stage ``train_generate_<run>``: fit one training run of the pose-to-audio generator.
 
-``python -m pipelines.stages.train_generate --params params.yaml --seed-index K``
+``python -m pipelines.stages.train_generate --params params.yaml --seed-index K [--variant perceptual]``
+
+``--variant perceptual`` (target ``ablations``, stage ``train_generate_perceptual_seed<K>``) trains
+with the perceptual loss at ``generate.ablation.perceptual_weight``, into
+``models/<dataset>/generate/perceptual/``.
 
 Windows of ``generate.seconds`` from the index's train and val sequences
 (:func:`pipelines.data.generation.dataset_examples`: pose from the motion features, missing
@@ -22,9 +26,9 @@ import logging
 from ..cli import run_stage
 from ..config import motion_fps, run_name, run_seed
 from ..data.generation import split_windows
-from ..data.generation_files import generator_files
+from ..data.generation_files import GENERATE_VARIANTS, generator_files
 from ..models.audio_tokenizer import load_tokenizer, token_layout
-from ..models.dance2music import build_generator, generator_config
+from ..models.dance2music import build_generator, generator_config, generator_variant
 from ..training.checkpoint import save_checkpoint
 from ..training.dance2music import train_generator
 from ..training.loop import lr_lambda
@@ -33,9 +37,10 @@ from ..training.runtime import pick_device, seed_everything
 log = logging.getLogger(__name__)
 
 
-def train(params: dict, *, seed_index: int = 0):
+def train(params: dict, *, seed_index: int = 0, variant: str = "main"):
+    params = generator_variant(params, variant)
     cfg = generator_config(params)
-    out = generator_files(params, run_name(seed_index=seed_index))
+    out = generator_files(params, run_name(seed_index=seed_index), variant)
     seed = run_seed(params, seed_index)
     seed_everything(seed)
     tokenizer = load_tokenizer(params)
@@ -46,7 +51,7 @@ def train(params: dict, *, seed_index: int = 0):
     from dvclive import Live
 
     with Live(dir=str(out["live"]), save_dvc_exp=False, dvcyaml=False) as live:
-        live.log_params({"model": "generate", "seed": seed})
+        live.log_params({"model": "generate", "variant": variant, "seed": seed})
         record = train_generator(
             model,
             train_set,
@@ -62,6 +67,7 @@ def train(params: dict, *, seed_index: int = 0):
         out["checkpoint"],
         state_dict=model.state_dict(),
         model="generate",
+        variant=variant,
         arch={
             "pose_dim": int(train_set.pose.shape[2]),
             "pose_fps": float(fps),
@@ -87,4 +93,4 @@ def train(params: dict, *, seed_index: int = 0):
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_stage(train, __doc__.splitlines()[0], seeded=True))
+    raise SystemExit(run_stage(train, __doc__.splitlines()[0], seeded=True, options={"variant": GENERATE_VARIANTS}))

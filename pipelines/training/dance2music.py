@@ -15,6 +15,12 @@ Through the one training loop (:func:`pipelines.training.loop.fit`):
   the tokenizer's own rendering of the true music, 1 = no better than its mean frame). The kept
   checkpoint is the epoch with the lowest value (never the training loss); teacher-forced
   validation loss and accuracy and the free-running token accuracy are logged beside it.
+- **Perceptual loss** (optional, ``generate.perceptual.weight`` > 0, the offline tokenizer only):
+  ``perceptual``, the mean squared distance between the log-mel of the predicted codes and that of
+  the true codes, over the training frames' variance (:func:`perceptual_mel_loss`). The predicted
+  code of each codebook and frame is a straight-through Gumbel-softmax sample (temperature
+  ``perceptual.tau``): one-hot forward, the softmax's gradient backward, so the distance reaches
+  the logits; the log-mel is the sum of the chosen centroids, as the tokenizer renders it.
 - An epoch is ``epoch_windows`` training windows drawn afresh (0: all of them); early stopping
   after ``patience`` epochs without improvement; AdamW with the ``lr_schedule``.
 """
@@ -23,9 +29,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
+from ..config import ParamsError
 from ..data.generation import GenerationSet
-from ..models.audio_tokenizer import token_logmel
+from ..models.audio_tokenizer import MelKMeansTokenizer, token_logmel
 from ..models.dance2music import PoseToAudio
 from .loop import fit
 
@@ -70,6 +78,24 @@ def mel_error(tokenizer, generated: np.ndarray, true: np.ndarray) -> np.ndarray:
     return ((g - t) ** 2).mean(axis=(1, 2)) / max(variance, 1e-12)
 
 
+def perceptual_mel_loss(
+    logits: torch.Tensor, codes: torch.Tensor, centroids: torch.Tensor, *, tau: float, scale: float
+) -> torch.Tensor:
+    """Log-mel distance of straight-through Gumbel-softmax codes to the true codes (module docstring).
+
+    ``logits`` (B, K, S, V) of the delayed steps (code t of codebook k at step t + k), ``codes``
+    (B, K, T), ``centroids`` (K, C, n_mels); ``scale`` divides the mean squared distance.
+    """
+    K, C = centroids.shape[:2]
+    T = codes.shape[2]
+    predicted, true = 0.0, 0.0
+    for k in range(K):
+        soft = F.gumbel_softmax(logits[:, k, k : k + T, :C].float(), tau=tau, hard=True)  # (B, T, C)
+        predicted = predicted + soft @ centroids[k]
+        true = true + centroids[k][codes[:, k]]
+    return ((predicted - true) ** 2).mean() / scale
+
+
 def train_generator(
     model: PoseToAudio,
     train: GenerationSet,
@@ -91,6 +117,13 @@ def train_generator(
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
     val_free = val.subset(np.arange(min(cfg["val_windows"], len(val))))
+    weight = cfg["perceptual"]["weight"]
+    if weight > 0 and not isinstance(tokenizer, MelKMeansTokenizer):
+        raise ParamsError("params.yaml: generate.perceptual.weight > 0 needs generate.tokenizer: mel_kmeans")
+    if weight > 0:
+        centroids = torch.as_tensor(tokenizer.centroids, dtype=torch.float32, device=device)
+        frames = np.stack([token_logmel(tokenizer, c) for c in train.codes[:256]])
+        scale = float(np.mean((frames - frames.reshape(-1, frames.shape[-1]).mean(axis=0)) ** 2))
 
     def batches(epoch: int):
         order = rng.permutation(len(train))
@@ -102,7 +135,12 @@ def train_generator(
     def loss(batch: dict, epoch: int) -> dict:
         ratio = sampling_ratio(cfg["scheduled_sampling"], epoch)
         out = model(batch["pose"], batch["mask"], batch["codes"], sampling_ratio=ratio, generator=generator)
-        return {"ce": out["loss"]}
+        terms = {"ce": out["loss"]}
+        if weight > 0:
+            terms["perceptual"] = perceptual_mel_loss(
+                out["logits"], batch["codes"], centroids, tau=cfg["perceptual"]["tau"], scale=scale
+            )
+        return terms
 
     def validate() -> dict:
         total, correct, count, loss_sum = 0, 0.0, 0, 0.0
@@ -128,6 +166,7 @@ def train_generator(
         epochs=cfg["max_epochs"],
         batches=batches,
         loss=loss,
+        weights={"ce": 1.0, "perceptual": weight},
         validate=validate,
         monitor="val_free_mel_error",
         mode="min",

@@ -94,3 +94,20 @@ def test_scheduled_sampling_ratio_ramps_then_stays():
     sched = {"start": 0.0, "end": 0.4, "ramp_epochs": 4}
     assert [sampling_ratio(sched, e) for e in (0, 2, 4, 9)] == pytest.approx([0.0, 0.2, 0.4, 0.4])
     assert sampling_ratio({"start": 0.1, "end": 0.3, "ramp_epochs": 0}, 0) == pytest.approx(0.3)
+
+
+def test_perceptual_loss_is_zero_on_the_true_codes_and_reaches_the_logits():
+    from pipelines.training.dance2music import perceptual_mel_loss
+
+    torch.manual_seed(0)
+    K, C, T, M = 2, 8, 6, 5
+    centroids = torch.randn(K, C, M)
+    codes = torch.randint(0, C, (3, K, T))
+    logits = torch.full((3, K, T + K, C + 3), -50.0)
+    for k in range(K):  # code t of codebook k is predicted at step t + k
+        logits[:, k, k : k + T].scatter_(-1, codes[:, k, :, None], 50.0)
+    assert float(perceptual_mel_loss(logits, codes, centroids, tau=1.0, scale=1.0)) == pytest.approx(0.0, abs=1e-6)
+    soft = torch.zeros(3, K, T + K, C + 3, requires_grad=True)
+    loss = perceptual_mel_loss(soft, codes, centroids, tau=1.0, scale=1.0)
+    loss.backward()
+    assert float(loss) > 0 and soft.grad[:, :, :, :C].abs().sum() > 0 and soft.grad[:, :, :, C:].abs().sum() == 0
