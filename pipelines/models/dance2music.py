@@ -181,6 +181,8 @@ class PoseToAudio(nn.Module):
     cond_drop : float
         Probability, per training example, of replacing the pose by the null memory (classifier-free
         guidance; 0 turns it off).
+    pose_stride : int
+        Consecutive pose frames per encoder step (1: every frame a step).
     """
 
     def __init__(
@@ -197,8 +199,10 @@ class PoseToAudio(nn.Module):
         decoder_layers: int = 2,
         dropout: float = 0.1,
         cond_drop: float = 0.0,
+        pose_stride: int = 1,
     ):
         super().__init__()
+        self.pose_stride = pose_stride
         self.vocab = Vocabulary(codebook_size)
         self.n_codebooks, self.pose_fps, self.frame_rate = n_codebooks, pose_fps, frame_rate
         self.width, self.cond_drop = width, cond_drop
@@ -206,7 +210,7 @@ class PoseToAudio(nn.Module):
         # buffers, so a checkpoint carries them)
         self.register_buffer("pose_mean", torch.zeros(pose_dim))
         self.register_buffer("pose_std", torch.ones(pose_dim))
-        self.pose_in = nn.Sequential(nn.LayerNorm(pose_dim), nn.Linear(pose_dim, width))
+        self.pose_in = nn.Sequential(nn.LayerNorm(pose_dim * pose_stride), nn.Linear(pose_dim * pose_stride, width))
         layer = nn.TransformerEncoderLayer(
             width, heads, 4 * width, dropout, activation="gelu", batch_first=True, norm_first=True
         )
@@ -224,13 +228,25 @@ class PoseToAudio(nn.Module):
         self.pose_std.copy_(std.clamp_min(1e-6))
 
     def encode(self, pose: torch.Tensor, pose_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Memory (B, F, width) and its attention mask (B, 1, 1, F) from pose (B, F, pose_dim) and
-        ``pose_mask`` (B, F), True where a pose was detected (NaN frames elsewhere are zeroed)."""
+        """Memory (B, F', width) and its attention mask (B, 1, 1, F') from pose (B, F, pose_dim) and
+        ``pose_mask`` (B, F), True where a pose was detected (NaN frames elsewhere are zeroed).
+
+        Every ``pose_stride`` consecutive frames form one encoder step (their features side by side,
+        F' = ceil(F / stride)), at the time of the group's centre; a step is masked when none of its
+        frames has a pose.
+        """
         pose = (torch.nan_to_num(pose) - self.pose_mean) / self.pose_std
         pose = torch.where(pose_mask[..., None], pose, torch.zeros_like(pose))
-        t = torch.arange(pose.shape[1], device=pose.device) / self.pose_fps
+        s = self.pose_stride
+        if s > 1:
+            pad = (-pose.shape[1]) % s
+            pose = F.pad(pose, (0, 0, 0, pad))
+            pose_mask = F.pad(pose_mask, (0, pad), value=False)
+            pose = rearrange(pose, "b (f s) d -> b f (s d)", s=s)
+            pose_mask = rearrange(pose_mask, "b (f s) -> b f s", s=s).any(dim=2)
+        t = (torch.arange(pose.shape[1], device=pose.device) * s + (s - 1) / 2) / self.pose_fps
         h = self.pose_in(pose) + time_encoding(t, self.width)
-        # a clip with no detected pose at all attends to its first frame rather than to nothing
+        # a clip with no detected pose at all attends to its first step rather than to nothing
         key_ok = pose_mask.clone()
         key_ok[~key_ok.any(dim=1), 0] = True
         memory = self.encoder(h, src_key_padding_mask=~key_ok)
@@ -398,6 +414,7 @@ def build_generator(params: dict, *, pose_dim: int, pose_fps: float, size: str |
         decoder_layers=cfg["decoder_layers"],
         dropout=cfg["dropout"],
         cond_drop=cfg["cond_drop"],
+        pose_stride=cfg["pose_stride"],
     )
 
 

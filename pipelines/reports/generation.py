@@ -33,6 +33,7 @@ def _audio_cells(a: dict) -> list[str]:
     cm = cross["exact"]["model"] if cross else None
     return [
         _num(a.get("mel_error")),
+        _num(a.get("timbre_error")),
         _num(a["beat_coverage"], 2),
         _num(a["beat_hit"], 2),
         _num(a["beat_align"]),
@@ -73,11 +74,25 @@ def generation_section(params: dict, doc: Doc) -> None:
             ["nearest neighbour", "—", "—", _num(nn["accuracy"])],
         ],
     )
-    header = ["audio", "mel error ↓", "beat coverage", "beat hit", "BeatAlign", "R@1 %", "R@5 %", "medR ↓", "genre %"]
+    header = [
+        "audio",
+        "mel error ↓",
+        "timbre error ↓",
+        "beat coverage",
+        "beat hit",
+        "BeatAlign",
+        "R@1 %",
+        "R@5 %",
+        "medR ↓",
+        "genre %",
+    ]
     cross_m = model.get("crossmodal_rank")
     rows = [
         ["model"]
-        + [_spread(model[k]) if k in model else "—" for k in ("mel_error", "beat_coverage", "beat_hit", "beat_align")]
+        + [
+            _spread(model[k]) if k in model else "—"
+            for k in ("mel_error", "timbre_error", "beat_coverage", "beat_hit", "beat_align")
+        ]
         + [
             f"{100 * _mean_run(r, runs, 'R@1'):.1f}" if cross_m else "—",
             f"{100 * _mean_run(r, runs, 'R@5'):.1f}" if cross_m else "—",
@@ -101,7 +116,8 @@ def generation_section(params: dict, doc: Doc) -> None:
         f"generated beat within ± {params['generate']['beat_hit_tolerance_s']} s (D2M-GAN's definitions, against the dance); "
         f"BeatAlign is the data report's (σ = {params['evaluate']['beat_align_sigma_s']} s). Mel error: the log-mel the codes "
         "stand for against the true codes', over the true frames' variance (0 is the ceiling by definition; random frames "
-        "of the right kind give about 2). R@K and medR: the dance's own window ranked among the "
+        "of the right kind give about 2); timbre error: the same for the window's mean spectrum (the sound's colour, "
+        "whatever the timing). R@K and medR: the dance's own window ranked among the "
         f"{r['audio_windows']} test windows by the main temporal retrieval model with the audio as the query"
         + (f" (chance R@1 {100 * chance['R@1']:.1f} %, medR {chance['median_rank']:.1f})" if chance else "")
         + "; genre: the evaluation's genre probe on that model's music embeddings, against the dance's genre"
@@ -114,7 +130,7 @@ def generation_section(params: dict, doc: Doc) -> None:
         parts.append(f"{key} {m['margin']:+.3f} [{m['interval'][0]:+.3f}, {m['interval'][1]:+.3f}] ({verdict})")
     doc.p(
         "Model minus nearest neighbour, per window (model averaged over runs), 95 % paired bootstrap over windows "
-        "(lower is better for mel error and rank): " + "; ".join(parts) + "."
+        "(lower is better for the errors and the rank; beat coverage is best near 1): " + "; ".join(parts) + "."
     )
     rel = files["samples"].relative_to(Paths(params).results)
     for s in r["samples"]:
@@ -138,6 +154,7 @@ def _mean_run(r: dict, runs: list[str], key: str) -> float:
 #: Columns of the generator's ablation table: (evaluation.json key under ``model``, header).
 ABLATION_COLUMNS = (
     ("mel_error", "mel error ↓"),
+    ("timbre_error", "timbre error ↓"),
     ("beat_hit", "beat hit"),
     ("beat_align", "BeatAlign"),
     ("genre_correct", "genre"),

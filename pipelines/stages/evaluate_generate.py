@@ -16,7 +16,8 @@ real music itself is scored too, where a score does not need tokens.
   share of codes the nearest neighbour gets right.
 - **Generated audio**, on the non-overlapping test windows (one every ``generate.seconds``):
   codes generated with ``generate.sampling`` (seeded), rendered by the tokenizer, then
-  mel error (the generated codes' log-mel against the true codes', over the true frames' variance);
+  mel error (the generated codes' log-mel against the true codes', over the true frames' variance),
+  timbre error (the same for the window's mean spectrum: the sound's colour whatever the timing);
   beat coverage, beat hit (± ``generate.beat_hit_tolerance_s``) and BeatAlign
   (``evaluate.beat_align_sigma_s``) against the dance's kinetic beats; the cross-modal check and
   the genre probe by the main ``temporal`` retrieval model
@@ -63,12 +64,20 @@ from ..files import write_json
 from ..models.audio_tokenizer import load_tokenizer, log_mel_frames
 from ..models.dance2music import generator_from_checkpoint
 from ..training.checkpoint import load_checkpoint
-from ..training.dance2music import generate_codes, mel_error
+from ..training.dance2music import generate_codes, mel_error, timbre_error
 
 log = logging.getLogger(__name__)
 
 #: Scores of the generated audio, per window; higher is better except for ``mel_error``.
-AUDIO_SCORES = ("mel_error", "beat_coverage", "beat_hit", "beat_align", "crossmodal_rank", "genre_correct")
+AUDIO_SCORES = (
+    "mel_error",
+    "timbre_error",
+    "beat_coverage",
+    "beat_hit",
+    "beat_align",
+    "crossmodal_rank",
+    "genre_correct",
+)
 
 
 def non_overlapping(windows: GenerationSet, *, frames: int) -> np.ndarray:
@@ -285,6 +294,7 @@ def main(params: dict, *, variant: str = "main") -> None:
         scores = audio_scores(params, audio=audio, sr=sr, meta=audio_set.meta, kinetic=kinetic)
         if name != "real":
             scores["mel_error"] = mel_error(tokenizer, code_sets[name], audio_set.codes)
+            scores["timbre_error"] = timbre_error(tokenizer, code_sets[name], audio_set.codes)
         per_window[name] = scores
         target = result["runs"][name] if name in result["runs"] else result["baselines"].setdefault(name, {})
         target["audio"] = summarize_audio(scores)

@@ -71,7 +71,10 @@ def train(params: dict, *, seed_index: int = 0, variant: str = "main"):
         arch={
             "pose_dim": int(train_set.pose.shape[2]),
             "pose_fps": float(fps),
-            **{k: cfg[k] for k in ("width", "heads", "encoder_layers", "decoder_layers", "dropout", "cond_drop")},
+            **{
+                k: cfg[k]
+                for k in ("width", "heads", "encoder_layers", "decoder_layers", "dropout", "cond_drop", "pose_stride")
+            },
         },
         layout=token_layout(params),
         params={"generate": cfg, "seed": seed, "dataset": params["dataset"]},

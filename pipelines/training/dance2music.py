@@ -14,7 +14,8 @@ Through the one training loop (:func:`pipelines.training.loop.fit`):
   (:func:`pipelines.models.audio_tokenizer.token_logmel`), over the true frames' variance (0 =
   the tokenizer's own rendering of the true music, 1 = no better than its mean frame). The kept
   checkpoint is the epoch with the lowest value (never the training loss); teacher-forced
-  validation loss and accuracy and the free-running token accuracy are logged beside it.
+  validation loss and accuracy (on the first ``4 × val_windows`` windows), the free-running token
+  accuracy and the timbre error (:func:`timbre_error`) are logged beside it.
 - **Perceptual loss** (optional, ``generate.perceptual.weight`` > 0, the offline tokenizer only):
   ``perceptual``, the mean squared distance between the log-mel of the predicted codes and that of
   the true codes, over the training frames' variance (:func:`perceptual_mel_loss`). The predicted
@@ -96,6 +97,16 @@ def perceptual_mel_loss(
     return ((predicted - true) ** 2).mean() / scale
 
 
+def timbre_error(tokenizer, generated: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """Per window: squared distance of the generated codes' mean log-mel spectrum (over the window's
+    frames) to the true codes', over the variance of the true windows' mean spectra: how far the
+    sound's colour is, whatever the timing (0: the true colour; about 2: another window's)."""
+    g = np.stack([token_logmel(tokenizer, c).mean(axis=0) for c in generated])
+    t = np.stack([token_logmel(tokenizer, c).mean(axis=0) for c in true])
+    variance = float(np.mean((t - t.mean(axis=0)) ** 2))
+    return ((g - t) ** 2).mean(axis=1) / max(variance, 1e-12)
+
+
 def train_generator(
     model: PoseToAudio,
     train: GenerationSet,
@@ -117,6 +128,7 @@ def train_generator(
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
     val_free = val.subset(np.arange(min(cfg["val_windows"], len(val))))
+    val_tf = val.subset(np.arange(min(4 * cfg["val_windows"], len(val))))
     weight = cfg["perceptual"]["weight"]
     if weight > 0 and not isinstance(tokenizer, MelKMeansTokenizer):
         raise ParamsError("params.yaml: generate.perceptual.weight > 0 needs generate.tokenizer: mel_kmeans")
@@ -144,8 +156,8 @@ def train_generator(
 
     def validate() -> dict:
         total, correct, count, loss_sum = 0, 0.0, 0, 0.0
-        for s in range(0, len(val), cfg["batch_size"]):
-            b = val.tensors(np.arange(s, min(s + cfg["batch_size"], len(val))), device)
+        for s in range(0, len(val_tf), cfg["batch_size"]):
+            b = val_tf.tensors(np.arange(s, min(s + cfg["batch_size"], len(val_tf))), device)
             out = model(b["pose"], b["mask"], b["codes"])
             n = int((out["targets"] != -100).sum())
             loss_sum += float(out["loss"]) * n
@@ -158,6 +170,7 @@ def train_generator(
             "val_accuracy": correct / max(total, 1),
             "val_free_accuracy": float(np.mean(codes == val_free.codes)),
             "val_free_mel_error": float(mel_error(tokenizer, codes, val_free.codes).mean()),
+            "val_free_timbre_error": float(timbre_error(tokenizer, codes, val_free.codes).mean()),
         }
 
     return fit(

@@ -64,6 +64,22 @@ def test_no_frame_is_dropped_undetected_frames_are_masked():
     assert torch.isfinite(none)
 
 
+def test_pose_stride_groups_frames_and_masks_only_groups_without_any_pose():
+    model = _model(pose_stride=2)
+    pose, mask = _pose(B=1, F=31)
+    mask[0, 10:13] = False  # frames 10, 11 (group 5, masked) and 12 (group 6, kept: frame 13 has a pose)
+    pose[0, 10:13] = float("nan")
+    memory, key_ok = model.encode(pose, mask)
+    assert memory.shape[1] == 16 and torch.isfinite(memory).all()  # ceil(31 / 2) steps
+    expected = torch.ones(16, dtype=torch.bool)
+    expected[5] = False
+    assert torch.equal(key_ok[0, 0, 0], expected)
+    pose2 = pose.clone()
+    pose2[0, 10:13] = 55.0  # what undetected frames hold changes nothing
+    codes = torch.randint(0, C, (1, K, 12))
+    torch.testing.assert_close(model(pose, mask, codes)["logits"], model(pose2, mask, codes)["logits"])
+
+
 def test_generation_reads_no_target_and_the_kv_cache_changes_nothing():
     model = _model()
     pose, mask = _pose()
