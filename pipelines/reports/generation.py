@@ -44,27 +44,16 @@ def _audio_cells(a: dict) -> list[str]:
     ]
 
 
-def generation_section(params: dict, doc: Doc) -> None:
-    """Token and audio tables, the margins over the nearest neighbour, and the samples' players."""
-    files = generation_results(params)
-    r = json.loads(files["metrics"].read_text())
-    runs, model = sorted(r["runs"]), r["model"]
-    doc.h(2, "Dance to music: generated audio")
-    doc.p(
-        f"Pose → {r['tokenizer']} tokens → audio (pipelines/models/dance2music.py), {len(runs)} training runs, "
-        f"{r['train_windows']} training windows of {params['generate']['seconds']} s. Token scores on all "
-        f"{r['test_windows']} test windows; audio scores on the {r['audio_windows']} non-overlapping ones, sampled with "
-        f"temperature {r['sampling']['temperature']}, top-k {r['sampling']['top_k']}, guidance {r['sampling']['guidance']}. "
-        "Model values are mean ± std over runs."
-    )
+def token_table(r: dict) -> tuple[list[str], list[list[str]]]:
+    """Token scores of the model (teacher-forced and free-running) and the baselines, from evaluation.json."""
+    model = r["model"]
     uni, nn = r["baselines"]["unigram"]["tokens"], r["baselines"]["nearest_neighbour"]["tokens"]
-    doc.table(
+    keys = ("cross_entropy", "perplexity", "accuracy")
+    return (
         ["tokens", "cross-entropy (nats)", "perplexity", "accuracy"],
         [
-            ["model, teacher-forced"]
-            + [_spread(model[f"teacher_forced_{k}"]) for k in ("cross_entropy", "perplexity", "accuracy")],
-            ["model, free-running"]
-            + [_spread(model[f"free_running_{k}"]) for k in ("cross_entropy", "perplexity", "accuracy")],
+            ["model, teacher-forced"] + [_spread(model[f"teacher_forced_{k}"]) for k in keys],
+            ["model, free-running"] + [_spread(model[f"free_running_{k}"]) for k in keys],
             [
                 "unigram (accuracy: its most frequent code)",
                 _num(uni["cross_entropy"]),
@@ -74,19 +63,14 @@ def generation_section(params: dict, doc: Doc) -> None:
             ["nearest neighbour", "—", "—", _num(nn["accuracy"])],
         ],
     )
-    header = [
-        "audio",
-        "mel error ↓",
-        "timbre error ↓",
-        "beat coverage",
-        "beat hit",
-        "BeatAlign",
-        "R@1 %",
-        "R@5 %",
-        "medR ↓",
-        "genre %",
-    ]
-    cross_m = model.get("crossmodal_rank")
+
+
+def audio_table(r: dict) -> tuple[list[str], list[list[str]]]:
+    """Scores of the generated audio (mean ± std over runs) and of the baselines' audio, from evaluation.json."""
+    runs, model = sorted(r["runs"]), r["model"]
+    header = ["audio", "mel error ↓", "timbre error ↓", "beat coverage", "beat hit", "BeatAlign"]
+    header += ["R@1 %", "R@5 %", "medR ↓", "genre %"]
+    cross = "crossmodal_rank" in model
     rows = [
         ["model"]
         + [
@@ -94,20 +78,47 @@ def generation_section(params: dict, doc: Doc) -> None:
             for k in ("mel_error", "timbre_error", "beat_coverage", "beat_hit", "beat_align")
         ]
         + [
-            f"{100 * _mean_run(r, runs, 'R@1'):.1f}" if cross_m else "—",
-            f"{100 * _mean_run(r, runs, 'R@5'):.1f}" if cross_m else "—",
-        ]
-        + [_num(_mean_run(r, runs, "median_rank"), 1) if cross_m else "—"]
-        + [
+            f"{100 * _mean_run(r, runs, 'R@1'):.1f}" if cross else "—",
+            f"{100 * _mean_run(r, runs, 'R@5'):.1f}" if cross else "—",
+            _num(_mean_run(r, runs, "median_rank"), 1) if cross else "—",
             _spread({k: 100 * v for k, v in model["genre_correct"].items() if k in ("mean", "std")}, 1)
             if "genre_correct" in model
-            else "—"
+            else "—",
         ]
     ]
     for name, label in AUDIO_ROWS.items():
         if name in r["baselines"]:
             rows.append([label] + _audio_cells(r["baselines"][name]["audio"]))
-    doc.table(header, rows)
+    return header, rows
+
+
+def margin_text(r: dict) -> str:
+    """The model's margins over the nearest neighbour with their intervals, as one sentence."""
+    parts = []
+    for key, m in r["margin_over_nearest_neighbour"].items():
+        verdict = "interval excludes 0" if m["excludes_zero"] else "interval includes 0"
+        parts.append(f"{key} {m['margin']:+.3f} [{m['interval'][0]:+.3f}, {m['interval'][1]:+.3f}] ({verdict})")
+    return (
+        "Model minus nearest neighbour, per window (model averaged over runs), 95 % paired bootstrap over windows "
+        "(lower is better for the errors and the rank; beat coverage is best near 1): " + "; ".join(parts) + "."
+    )
+
+
+def generation_section(params: dict, doc: Doc) -> None:
+    """Token and audio tables, the margins over the nearest neighbour, and the samples' players."""
+    files = generation_results(params)
+    r = json.loads(files["metrics"].read_text())
+    runs = sorted(r["runs"])
+    doc.h(2, "Dance to music: generated audio")
+    doc.p(
+        f"Pose → {r['tokenizer']} tokens → audio (pipelines/models/dance2music.py), {len(runs)} training runs, "
+        f"{r['train_windows']} training windows of {params['generate']['seconds']} s. Token scores on all "
+        f"{r['test_windows']} test windows; audio scores on the {r['audio_windows']} non-overlapping ones, sampled with "
+        f"temperature {r['sampling']['temperature']}, top-k {r['sampling']['top_k']}, guidance {r['sampling']['guidance']}. "
+        "Model values are mean ± std over runs."
+    )
+    doc.table(*token_table(r))
+    doc.table(*audio_table(r))
     first = r["baselines"]["real"]["audio"]
     chance = first["crossmodal"]["exact"]["chance"] if first.get("crossmodal") else None
     genre = first.get("genre")
@@ -123,15 +134,7 @@ def generation_section(params: dict, doc: Doc) -> None:
         + "; genre: the evaluation's genre probe on that model's music embeddings, against the dance's genre"
         + (f" (majority class {100 * genre['chance']:.1f} %)." if genre else ".")
     )
-    margins = r["margin_over_nearest_neighbour"]
-    parts = []
-    for key, m in margins.items():
-        verdict = "interval excludes 0" if m["excludes_zero"] else "interval includes 0"
-        parts.append(f"{key} {m['margin']:+.3f} [{m['interval'][0]:+.3f}, {m['interval'][1]:+.3f}] ({verdict})")
-    doc.p(
-        "Model minus nearest neighbour, per window (model averaged over runs), 95 % paired bootstrap over windows "
-        "(lower is better for the errors and the rank; beat coverage is best near 1): " + "; ".join(parts) + "."
-    )
+    doc.p(margin_text(r))
     rel = files["samples"].relative_to(Paths(params).results)
     for s in r["samples"]:
         doc.h(3, f"{s['sequence']} ({s['genre']}) from {s['start_s']:.1f} s")

@@ -20,6 +20,8 @@ from ..config import REPO_ROOT, load_params
 from ..evaluation.stats import mean_std
 from ..files import atomic_file
 from ..models.registry import SCORED_MODELS
+from ..reports.generation import audio_table, margin_text, token_table
+from ..reports.motionbeat import markdown_table
 
 
 def _pct(x: float) -> str:
@@ -203,6 +205,10 @@ def dataset_section(results: Path) -> list[str]:
     if abl_path.exists():
         text = abl_path.read_text().split("## MotionBeat", 1)[-1].split("\n## ", 1)[0].strip()
         lines += [f"MotionBeat ablations (`snakemake --cores 8 ablations`; {abl_path}):", "", text, ""]
+    lines += generation_lines(results)
+    if abl_path.exists() and "## Dance to music" in abl_path.read_text():
+        text = abl_path.read_text().split("## Dance to music", 1)[-1].split("\n## ", 1)[0].strip()
+        lines += [f"Dance-to-music ablation (`snakemake --cores 8 ablations`; {abl_path}):", "", text, ""]
     for bench in ("bench.json", "bench_mclemcd.json", "bench_motionbeat.json", "bench_dance2music.json"):
         path = results / bench
         if path.exists():
@@ -215,6 +221,23 @@ def dataset_section(results: Path) -> list[str]:
                 "",
             ]
     return lines
+
+
+def generation_lines(results: Path) -> list[str]:
+    """Dance to music's tables (stage ``evaluate_generate``), when it ran."""
+    path = results / "generate" / "evaluation.json"
+    if not path.exists():
+        return []
+    r = json.loads(path.read_text())
+    lines = [
+        f"Dance to music ({path}; {len(r['runs'])} runs, {r['train_windows']} training windows; tokens on "
+        f"{r['test_windows']} test windows, audio on the {r['audio_windows']} non-overlapping ones, sampling "
+        f"{r['sampling']}). Mean ± std over runs; the report's dance-to-music section defines every column.",
+        "",
+    ]
+    for header, rows in (token_table(r), audio_table(r)):
+        lines += [markdown_table(header, rows), ""]
+    return lines + [margin_text(r), ""]
 
 
 def render(params: dict) -> str:
