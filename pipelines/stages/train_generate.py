@@ -85,11 +85,12 @@ def train(params: dict, *, seed_index: int = 0, variant: str = "main"):
         device=str(device),
     )
     log.info(
-        "generate: %d train / %d val windows, best epoch %s (val free-running mel error %.3f) -> %s",
+        "generate: %d train / %d val windows, best epoch %s (val free-running %s %.3f) -> %s",
         len(train_set),
         len(val_set),
         record["best_epoch"],
-        record.get("best_val_free_mel_error", float("nan")),
+        cfg["select_by"],
+        record.get(f"best_val_free_{cfg['select_by']}", float("nan")),
         out["checkpoint"],
     )
     return out["checkpoint"]

@@ -9,13 +9,16 @@ Through the one training loop (:func:`pipelines.training.loop.fit`):
   then flat), is the model's own greedy prediction instead of the true token.
 - **Validation by free-running generation**: after every epoch the first ``val_windows``
   validation windows are generated from BOS with the configured sampling (``generate.sampling``,
-  a fixed seed, so every epoch draws alike) and scored by ``val_free_mel_error``: the mean
+  a fixed seed, so every epoch draws alike) and scored by ``val_free_mel_error``, the mean
   squared distance between the log-mel the generated codes stand for and that of the true codes
   (:func:`pipelines.models.audio_tokenizer.token_logmel`), over the true frames' variance (0 =
-  the tokenizer's own rendering of the true music, 1 = no better than its mean frame). The kept
-  checkpoint is the epoch with the lowest value (never the training loss); teacher-forced
-  validation loss and accuracy (on the first ``4 × val_windows`` windows), the free-running token
-  accuracy and the timbre error (:func:`timbre_error`) are logged beside it.
+  the tokenizer's own rendering of the true music, 1 = no better than its mean frame), and by
+  ``val_free_timbre_error`` (:func:`timbre_error`: the same for the window's mean spectrum). The
+  kept checkpoint is the epoch with the lowest of the one ``generate.select_by`` names (never the
+  training loss: ``timbre_error`` by default, since sampled music that is right but off by a few
+  frames scores about as badly on the frame-wise error as any other); teacher-forced
+  validation loss and accuracy (on the first ``4 × val_windows`` windows) and the free-running
+  token accuracy are logged beside them.
 - **Perceptual loss** (optional, ``generate.perceptual.weight`` > 0, the offline tokenizer only):
   ``perceptual``, the mean squared distance between the log-mel of the predicted codes and that of
   the true codes, over the training frames' variance (:func:`perceptual_mel_loss`). The predicted
@@ -181,7 +184,7 @@ def train_generator(
         loss=loss,
         weights={"ce": 1.0, "perceptual": weight},
         validate=validate,
-        monitor="val_free_mel_error",
+        monitor=f"val_free_{cfg['select_by']}",
         mode="min",
         patience=cfg["patience"],
         live=live,

@@ -39,8 +39,10 @@ def test_kept_epoch_is_the_best_free_running_validation(generated):
     for k in range(generated["evaluate"]["seeds"]):
         ckpt = load_checkpoint(generator_files(generated, f"seed{k}")["checkpoint"])
         history = ckpt["record"]["history"]
-        errors = [row["val_free_mel_error"] for row in history]
+        monitor = f"val_free_{generated['generate']['select_by']}"
+        errors = [row[monitor] for row in history]
         assert ckpt["record"]["best_epoch"] == int(np.argmin(errors))
+        assert all(np.isfinite(row["val_free_mel_error"]) and row["val_free_timbre_error"] >= 0 for row in history)
         assert all({"train_loss", "val_loss", "val_accuracy", "val_free_accuracy"} <= set(row) for row in history)
         assert (generator_files(generated, f"seed{k}")["live"] / "metrics.json").exists()
 
