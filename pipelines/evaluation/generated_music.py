@@ -143,7 +143,12 @@ def _music_embeddings(model: nn.Module, audio: torch.Tensor, batch_size: int = 2
     return torch.cat([model.embed_audio(audio[s : s + batch_size]) for s in range(0, len(audio), batch_size)]).numpy()
 
 
-def crossmodal_check(params: dict, *, checkpoint: Path, queries: list[dict]) -> dict:
+def music_inputs(params: dict, *, queries: list[dict]) -> torch.Tensor:
+    """:func:`audio_inputs` of every query, shape (Q, W, Da): compute once, pass to both checks."""
+    return _music_inputs(params, queries)
+
+
+def crossmodal_check(params: dict, *, checkpoint: Path, queries: list[dict], music: torch.Tensor | None = None) -> dict:
     """Music → motion retrieval of generated music among the queries' own motion windows.
 
     Every query's music embedding is scored (cosine) against the motion embedding of every query's
@@ -157,6 +162,8 @@ def crossmodal_check(params: dict, *, checkpoint: Path, queries: list[dict]) -> 
     queries : list of dict
         ``audio`` (n_samples,) float32, ``sr`` (Hz), ``sequence``, ``pose_start`` (motion frame of
         the audio's sample 0) and ``genre`` (module docstring).
+    music : torch.Tensor, optional
+        The queries' :func:`music_inputs`, when already computed.
 
     Returns
     -------
@@ -169,7 +176,8 @@ def crossmodal_check(params: dict, *, checkpoint: Path, queries: list[dict]) -> 
         (lists of Q ints, in query order, for paired bootstraps).
     """
     model = _load_model(params, checkpoint)
-    audio, motion = _music_inputs(params, queries), motion_inputs(params, queries=queries)
+    audio = _music_inputs(params, queries) if music is None else music
+    motion = motion_inputs(params, queries=queries)
     a, m = (t.numpy() for t in embed(model, audio, motion, device=CPU))
     scores = a @ m.T  # music queries (rows) x motion gallery (columns)
     meta = [{"id": f"{q['sequence']}@{int(q['pose_start'])}", "sequence": q["sequence"]} for q in queries]
@@ -198,7 +206,9 @@ def _probe_predictions(train_emb: np.ndarray, train_genre: list[str], emb: np.nd
     return [labels[int(np.argmax(confusion[labels.index(n)]))] for n in names]
 
 
-def genre_check(params: dict, *, checkpoint: Path, queries: list[dict], seed: int) -> dict:
+def genre_check(
+    params: dict, *, checkpoint: Path, queries: list[dict], seed: int, music: torch.Tensor | None = None
+) -> dict:
     """The genre of generated music by the evaluation's linear probe on the model's music embeddings.
 
     The probe (:func:`pipelines.evaluation.classification.genre_probe`) is fitted on the music
@@ -214,6 +224,8 @@ def genre_check(params: dict, *, checkpoint: Path, queries: list[dict], seed: in
         As :func:`crossmodal_check`; ``genre`` is the dance's genre, the truth.
     seed : int
         The probe's random state.
+    music : torch.Tensor, optional
+        The queries' :func:`music_inputs`, when already computed.
 
     Returns
     -------
@@ -225,7 +237,8 @@ def genre_check(params: dict, *, checkpoint: Path, queries: list[dict], seed: in
     model = _load_model(params, checkpoint)
     train = load_windows(Paths(params).shard_file(params["train"]["window_frames"], "train"))
     train_genre = [m["genre"] for m in train["meta"]]
-    a_train, a = _music_embeddings(model, train["audio"]), _music_embeddings(model, _music_inputs(params, queries))
+    a_train = _music_embeddings(model, train["audio"])
+    a = _music_embeddings(model, _music_inputs(params, queries) if music is None else music)
     predicted = _probe_predictions(a_train, train_genre, a, seed=seed)
     truth = [q["genre"] for q in queries]
     correct = [int(p == t) for p, t in zip(predicted, truth)]

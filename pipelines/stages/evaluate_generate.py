@@ -48,7 +48,7 @@ from ..data.audio_io import read_audio_mono
 from ..data.generation import GenerationSet, split_windows
 from ..data.generation_files import GENERATE_VARIANTS, generation_results, generator_files
 from ..data.skeleton import Skeleton
-from ..evaluation.generated_music import crossmodal_check, genre_check
+from ..evaluation.generated_music import crossmodal_check, genre_check, music_inputs
 from ..evaluation.generation import (
     audio_beats,
     nearest_windows,
@@ -151,8 +151,9 @@ def audio_scores(
         }
         return out
     temporal = Paths(params).model_files("temporal", "seed0")["checkpoint"]
-    cross = crossmodal_check(params, checkpoint=temporal, queries=queries)
-    genre = genre_check(params, checkpoint=temporal, queries=queries, seed=params["seed"])
+    music = music_inputs(params, queries=queries)
+    cross = crossmodal_check(params, checkpoint=temporal, queries=queries, music=music)
+    genre = genre_check(params, checkpoint=temporal, queries=queries, seed=params["seed"], music=music)
     out["crossmodal_rank"] = np.array(cross["exact_ranks"], dtype=np.float64)
     out["genre_correct"] = np.array(genre["correct"], dtype=np.float64)
     out["summary"] = {
