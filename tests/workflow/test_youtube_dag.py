@@ -16,6 +16,7 @@ import torch
 
 from pipelines.config import REPO_ROOT
 from pipelines.files import read_csv
+from pipelines.ingest.youtube import ffmpeg_exe
 
 from ..helpers import make_params, venv_python, write_params
 
@@ -65,6 +66,7 @@ def youtube_workflow(shared_data, tmp_path_factory):
     _random_encodec_24khz(tmp / "encodec")
     params = make_params(tmp, dataset="youtube")
     params["datasets"]["youtube"]["splits"] = {split: [str(copy)] for split, copy in copies.items()}
+    params["generate"]["tokenizer"] = "encodec"  # dance to music on EnCodec codes (random weights of the real model)
     params.update(data_dir="data", results_dir="results", models_dir="models")
     params["youtube"].update(links=str(links), target="data/youtube/clips")
     params["encodec"]["model"] = str(tmp / "encodec")
@@ -119,8 +121,9 @@ def test_clips_poses_codes_and_aligned_shards(youtube_workflow):
     assert "120-frame windows" in report
 
 
-def test_dance_to_music_trains_and_is_scored_on_the_clips(youtube_workflow):
-    """The clips' MediaPipe pose (33 landmarks at 24 fps) and their music, one clip per split."""
+def test_dance_to_music_trains_and_is_scored_on_the_clips(youtube_workflow, shared_data, tmp_path):
+    """The clips' MediaPipe pose (33 landmarks at 24 fps) and their music as EnCodec codes, one clip per
+    split; then the command puts the trained generator's music under the real video."""
     work, params, _ = youtube_workflow
     r = json.loads((work / "results" / "youtube" / "generate" / "evaluation.json").read_text())
     assert sorted(r["runs"]) == ["seed0", "seed1"] and (r["train_windows"], r["test_windows"]) == (2, 1)
@@ -131,6 +134,17 @@ def test_dance_to_music_trains_and_is_scored_on_the_clips(youtube_workflow):
     (sample,) = r["samples"]
     assert sample["sequence"] == "clip_3_0"
     assert (work / "results" / "youtube" / "generate" / "samples" / sample["videos"]["generated"]).stat().st_size > 0
+    assert r["tokenizer"] == "encodec" and ckpt["layout"]["n_codebooks"] == 2 and ckpt["layout"]["frame_rate"] == 75
+    assert not (work / "models" / "youtube" / "generate" / "tokenizer.npz").exists()  # EnCodec needs no fit
+    out = tmp_path / "with_music.mp4"
+    video = shared_data / "youtube" / "clip_0_0" / "video.mp4"
+    cmd = [sys.executable, "-m", "pipelines.dance2music", "--video", str(video), "--out", str(out)]
+    cmd += ["--checkpoint", str(work / "models" / "youtube" / "generate" / "seed0.pt"), "--params", "params.yaml"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    probe = subprocess.run([ffmpeg_exe(), "-i", str(out)], capture_output=True, text=True).stderr
+    assert "Video:" in probe and "Audio: aac" in probe
 
 
 def test_second_run_reuses_and_a_pose_change_redoes_only_pose(youtube_workflow):
