@@ -4,7 +4,6 @@ of the dance muxed with a soundtrack (matplotlib draws the frames, ffmpeg encode
 from __future__ import annotations
 
 import subprocess
-import wave
 from pathlib import Path
 
 import matplotlib
@@ -12,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import soundfile as sf  # noqa: E402
 
 from ..data.skeleton import Skeleton  # noqa: E402
 from ..files import atomic_file  # noqa: E402
@@ -21,15 +21,8 @@ def write_wav(path: Path, y: np.ndarray, *, sr: int) -> Path:
     """16-bit PCM mono wav of float audio in [-1, 1] (peak-normalised when it clips), written atomically."""
     y = np.asarray(y, dtype=np.float64)
     peak = float(np.max(np.abs(y))) if y.size else 0.0
-    if peak > 1.0:
-        y = y / peak
-    pcm = (np.clip(y, -1.0, 1.0) * 32767).astype("<i2")
     with atomic_file(Path(path), "wb") as fh:
-        with wave.open(fh, "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(int(sr))
-            w.writeframes(pcm.tobytes())
+        sf.write(fh, y / peak if peak > 1.0 else y, int(sr), format="WAV", subtype="PCM_16")
     return Path(path)
 
 

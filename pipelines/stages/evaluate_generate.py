@@ -64,7 +64,7 @@ from ..files import write_json
 from ..models.audio_tokenizer import load_tokenizer, log_mel_frames
 from ..models.dance2music import generator_from_checkpoint
 from ..training.checkpoint import load_checkpoint
-from ..training.dance2music import generate_codes, mel_error, timbre_error
+from ..training.dance2music import code_logmels, generate_codes, mel_error, timbre_error
 
 log = logging.getLogger(__name__)
 
@@ -290,12 +290,14 @@ def main(params: dict, *, variant: str = "main") -> None:
             "best_epoch": ckpt["record"]["best_epoch"],
         }
     rendered = {name: [tokenizer.detokenize(c) for c in codes] for name, codes in code_sets.items()}
+    true_mels = code_logmels(tokenizer, audio_set.codes)
     rendered["real"] = real_music(params, audio_set.meta, seconds=seconds, sr=sr)
     for name, audio in rendered.items():
         scores = audio_scores(params, audio=audio, sr=sr, meta=audio_set.meta, kinetic=kinetic)
         if name != "real":
-            scores["mel_error"] = mel_error(tokenizer, code_sets[name], audio_set.codes)
-            scores["timbre_error"] = timbre_error(tokenizer, code_sets[name], audio_set.codes)
+            mels = code_logmels(tokenizer, code_sets[name])
+            scores["mel_error"] = mel_error(mels, true_mels)
+            scores["timbre_error"] = timbre_error(mels, true_mels)
         per_window[name] = scores
         target = result["runs"][name] if name in result["runs"] else result["baselines"].setdefault(name, {})
         target["audio"] = summarize_audio(scores)

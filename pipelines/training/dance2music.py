@@ -73,13 +73,17 @@ def generate_codes(
     return np.concatenate(out)
 
 
-def mel_error(tokenizer, generated: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """Per window: mean squared log-mel distance of generated to true codes over the true frames' variance
-    (the variance over all given windows' frames, so every window shares one scale)."""
-    g = np.stack([token_logmel(tokenizer, c) for c in generated])
-    t = np.stack([token_logmel(tokenizer, c) for c in true])
-    variance = float(np.mean((t - t.reshape(-1, t.shape[-1]).mean(axis=0)) ** 2))
-    return ((g - t) ** 2).mean(axis=(1, 2)) / max(variance, 1e-12)
+def code_logmels(tokenizer, codes: np.ndarray) -> np.ndarray:
+    """Log-mel frames (N, T, n_mels) that each window's codes (N, K, T) stand for."""
+    return np.stack([token_logmel(tokenizer, c) for c in codes])
+
+
+def mel_error(generated: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """Per window: mean squared distance of generated to true log-mel frames (N, T, n_mels, from
+    :func:`code_logmels`) over the true frames' variance (over all given windows' frames, so every
+    window shares one scale)."""
+    variance = float(np.mean((true - true.reshape(-1, true.shape[-1]).mean(axis=0)) ** 2))
+    return ((generated - true) ** 2).mean(axis=(1, 2)) / max(variance, 1e-12)
 
 
 def perceptual_mel_loss(
@@ -100,12 +104,11 @@ def perceptual_mel_loss(
     return ((predicted - true) ** 2).mean() / scale
 
 
-def timbre_error(tokenizer, generated: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """Per window: squared distance of the generated codes' mean log-mel spectrum (over the window's
-    frames) to the true codes', over the variance of the true windows' mean spectra: how far the
-    sound's colour is, whatever the timing (0: the true colour; about 2: another window's)."""
-    g = np.stack([token_logmel(tokenizer, c).mean(axis=0) for c in generated])
-    t = np.stack([token_logmel(tokenizer, c).mean(axis=0) for c in true])
+def timbre_error(generated: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """Per window: squared distance of the generated mean log-mel spectrum (over the window's frames)
+    to the true one, over the variance of the true windows' mean spectra: how far the sound's colour
+    is, whatever the timing (0: the true colour; about 2: another window's). Inputs as :func:`mel_error`."""
+    g, t = generated.mean(axis=1), true.mean(axis=1)
     variance = float(np.mean((t - t.mean(axis=0)) ** 2))
     return ((g - t) ** 2).mean(axis=1) / max(variance, 1e-12)
 
@@ -132,12 +135,13 @@ def train_generator(
     generator = torch.Generator().manual_seed(seed)
     val_free = val.subset(np.arange(min(cfg["val_windows"], len(val))))
     val_tf = val.subset(np.arange(min(4 * cfg["val_windows"], len(val))))
+    val_mels = code_logmels(tokenizer, val_free.codes)  # the true side of the free-running scores, once
     weight = cfg["perceptual"]["weight"]
     if weight > 0 and not isinstance(tokenizer, MelKMeansTokenizer):
         raise ParamsError("params.yaml: generate.perceptual.weight > 0 needs generate.tokenizer: mel_kmeans")
     if weight > 0:
         centroids = torch.as_tensor(tokenizer.centroids, dtype=torch.float32, device=device)
-        frames = np.stack([token_logmel(tokenizer, c) for c in train.codes[:256]])
+        frames = code_logmels(tokenizer, train.codes[:256])
         scale = float(np.mean((frames - frames.reshape(-1, frames.shape[-1]).mean(axis=0)) ** 2))
 
     def batches(epoch: int):
@@ -158,7 +162,7 @@ def train_generator(
         return terms
 
     def validate() -> dict:
-        total, correct, count, loss_sum = 0, 0.0, 0, 0.0
+        total, correct, loss_sum = 0, 0.0, 0.0
         for s in range(0, len(val_tf), cfg["batch_size"]):
             b = val_tf.tensors(np.arange(s, min(s + cfg["batch_size"], len(val_tf))), device)
             out = model(b["pose"], b["mask"], b["codes"])
@@ -166,14 +170,14 @@ def train_generator(
             loss_sum += float(out["loss"]) * n
             correct += float(out["accuracy"]) * n
             total += n
-            count += len(b["pose"])
         codes = generate_codes(model, val_free, sampling=cfg["sampling"], seed=seed, device=device)
+        mels = code_logmels(tokenizer, codes)
         return {
             "val_loss": loss_sum / max(total, 1),
             "val_accuracy": correct / max(total, 1),
             "val_free_accuracy": float(np.mean(codes == val_free.codes)),
-            "val_free_mel_error": float(mel_error(tokenizer, codes, val_free.codes).mean()),
-            "val_free_timbre_error": float(timbre_error(tokenizer, codes, val_free.codes).mean()),
+            "val_free_mel_error": float(mel_error(mels, val_mels).mean()),
+            "val_free_timbre_error": float(timbre_error(mels, val_mels).mean()),
         }
 
     return fit(
