@@ -105,7 +105,9 @@ def generate_music(
 
     model = generator_from_checkpoint(ckpt)
     fps, seconds = ckpt["arch"]["pose_fps"], ckpt["params"]["generate"]["seconds"]
-    features, mask = pose_inputs(joints, fps=fps)
+    features, mask = pose_inputs(
+        joints, fps=fps, kinetic_min_separation_s=ckpt["params"].get("kinetic_min_separation_s")
+    )
     per_window = int(round(seconds * fps))
     generator = torch.Generator().manual_seed(seed)
     codes = []
@@ -163,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .data.generation import RHYTHM_CHANNELS
     from .ingest.youtube import ffmpeg_exe
     from .models.audio_tokenizer import load_tokenizer
     from .reports.generation_media import write_wav
@@ -190,7 +193,8 @@ def run(args: argparse.Namespace) -> int:
     detected = np.isfinite(joints).all(axis=(1, 2))
     if not detected.any():
         raise InputError(source, f"no person found in any of its {len(joints)} frames")
-    joint_count = ckpt["arch"]["pose_dim"] // 6
+    rhythm = RHYTHM_CHANNELS if ckpt["params"].get("kinetic_min_separation_s") is not None else 0
+    joint_count = (ckpt["arch"]["pose_dim"] - rhythm) // 6
     if joints.shape[1] != joint_count:
         raise InputError(
             source,

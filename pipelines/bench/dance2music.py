@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from ..config import SKELETON_LAYOUT, Paths, load_params, motion_fps
+from ..data.generation import RHYTHM_CHANNELS
 from ..data.skeleton import Skeleton
 from ..files import write_json
 from ..models.audio_tokenizer import MelKMeansTokenizer, token_layout
@@ -42,7 +43,7 @@ def _shapes(params: dict) -> dict:
     return {
         "pose_fps": fps,
         "pose_frames": int(round(seconds * fps)),
-        "pose_dim": joints * 6,
+        "pose_dim": joints * 6 + (RHYTHM_CHANNELS if params["generate"]["rhythm_pulse"] else 0),
         "token_frames": int(round(seconds * layout["frame_rate"])),
         **layout,
     }

@@ -16,8 +16,13 @@ import numpy as np
 
 from ..features.shards import MAX_SHORT_CODES, code_span
 
+#: Channels :func:`kinetic_pulse` adds to each pose frame (kinetic-beat pulse, mean joint speed).
+RHYTHM_CHANNELS = 2
 
-def pose_inputs(joints: np.ndarray, *, fps: float) -> tuple[np.ndarray, np.ndarray]:
+
+def pose_inputs(
+    joints: np.ndarray, *, fps: float, kinetic_min_separation_s: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame model inputs and detection mask of a pose sequence.
 
     Parameters
@@ -26,12 +31,16 @@ def pose_inputs(joints: np.ndarray, *, fps: float) -> tuple[np.ndarray, np.ndarr
         Joint positions (any unit); NaN where no pose was found.
     fps : float
         Frames per second.
+    kinetic_min_separation_s : float, optional
+        When given, two rhythm channels follow (:func:`kinetic_pulse`): the dance's kinetic-beat
+        pulse and its mean joint speed, with kinetic beats found as the motion features find them
+        (this minimum separation, s).
 
     Returns
     -------
-    features : np.ndarray, shape (T, J * 6), float32
+    features : np.ndarray, shape (T, J * 6 [+ 2]), float32
         Joints relative to the frame's joint centroid, then velocities (unit / s; 0 where the
-        frame or its predecessor has no pose). 0 on frames without a pose.
+        frame or its predecessor has no pose), then the rhythm channels. 0 on frames without a pose.
     mask : np.ndarray, shape (T,), bool
         True where every joint of the frame is finite.
     """
@@ -45,8 +54,37 @@ def pose_inputs(joints: np.ndarray, *, fps: float) -> tuple[np.ndarray, np.ndarr
     velocity = np.zeros_like(joints)
     both = mask[1:] & mask[:-1]
     velocity[1:][both] = (joints[1:][both] - joints[:-1][both]) * fps
-    features = np.concatenate([centred.reshape(T, J * 3), velocity.reshape(T, J * 3)], axis=1)
+    parts = [centred.reshape(T, J * 3), velocity.reshape(T, J * 3)]
+    if kinetic_min_separation_s is not None and mask.any():
+        parts.append(
+            np.where(mask[:, None], kinetic_pulse(joints, fps=fps, min_separation_s=kinetic_min_separation_s), 0.0)
+        )
+    elif kinetic_min_separation_s is not None:
+        parts.append(np.zeros((T, RHYTHM_CHANNELS)))
+    features = np.concatenate(parts, axis=1)
     return features.astype(np.float32), mask
+
+
+def kinetic_pulse(joints: np.ndarray, *, fps: float, min_separation_s: float, width_s: float = 1 / 30) -> np.ndarray:
+    """Rhythm channels (T, 2) of a pose sequence (T, J, 3) with NaN where no pose was found.
+
+    Column 0: a pulse that is 1 on each kinetic beat and falls off as a Gaussian of ``width_s``
+    around it; column 1: the mean joint speed (unit / s). Both from the missing frames filled by
+    linear interpolation, the speed and beats exactly as :func:`pipelines.features.motion.kinetic_beats`
+    finds them for the motion features (so the dance's beats the evaluation scores against are the
+    ones the model is shown).
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    from ..features.motion import interpolate_nan_frames, kinetic_beats
+
+    filled, _ = interpolate_nan_frames(joints)
+    speed = np.linalg.norm(np.gradient(filled, axis=0) * fps, axis=-1).mean(axis=1)
+    pulse = np.zeros(len(speed))
+    pulse[kinetic_beats(speed=speed, fps=fps, min_separation_s=min_separation_s)] = 1.0
+    sigma = width_s * fps
+    pulse = gaussian_filter1d(pulse, sigma=sigma, mode="constant") * np.sqrt(2 * np.pi) * sigma
+    return np.stack([np.minimum(pulse, 1.0), speed], axis=1)
 
 
 def generation_windows(
@@ -89,6 +127,7 @@ def sequence_examples(
     audio_offset_s: float,
     seconds: float,
     stride_seconds: float,
+    kinetic_min_separation_s: float | None = None,
 ) -> list[dict]:
     """The windows of one sequence: ``pose`` (F, J·6), ``mask`` (F,), ``codes`` (K, Tc), ``pose_start``.
 
@@ -97,7 +136,7 @@ def sequence_examples(
     ``t``. A positive offset skips the first codes, a negative one the first pose frames (so both
     start together), then :func:`generation_windows` cuts the windows.
     """
-    features, mask = pose_inputs(positions, fps=pose_fps)
+    features, mask = pose_inputs(positions, fps=pose_fps, kinetic_min_separation_s=kinetic_min_separation_s)
     skip_pose = max(0, int(round(-audio_offset_s * pose_fps)))
     skip_codes = max(0, int(round(audio_offset_s * code_rate)))
     features, mask, codes = features[skip_pose:], mask[skip_pose:], codes[:, skip_codes:]
@@ -120,6 +159,11 @@ def sequence_examples(
             }
         )
     return out
+
+
+def pulse_separation(params: dict) -> float | None:
+    """The kinetic beats' minimum separation (s) when ``generate.rhythm_pulse`` adds the rhythm channels, else None."""
+    return params["motion"]["kinetic_min_separation_s"] if params["generate"]["rhythm_pulse"] else None
 
 
 def dataset_examples(params: dict, *, split: str, tokenizer) -> list[dict]:
@@ -156,6 +200,7 @@ def dataset_examples(params: dict, *, split: str, tokenizer) -> list[dict]:
             audio_offset_s=float(row["audio_offset_s"]),
             seconds=cfg["seconds"],
             stride_seconds=cfg["stride_seconds"],
+            kinetic_min_separation_s=pulse_separation(params),
         ):
             out.append(
                 {

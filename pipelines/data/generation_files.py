@@ -18,7 +18,7 @@ def tokenizer_files(params: dict) -> dict[str, Path]:
 
 
 #: Generator variants: ``main`` (the ``generate`` params) and the ablations of target ``ablations``.
-GENERATE_VARIANTS = ("main", "perceptual")
+GENERATE_VARIANTS = ("main", "perceptual", "no_rhythm")
 
 
 def generator_files(params: dict, run: str, variant: str = "main") -> dict[str, Path]:

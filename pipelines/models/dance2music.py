@@ -20,6 +20,12 @@ Choices (where DanceToMusic's code went wrong, and what this module does instead
 - **Every previous token.** The decoder is causal self-attention over all earlier steps (plus
   cross-attention to the pose); :meth:`PoseToAudio.generate` keeps a key/value cache, so a step
   costs attention over the cache rather than a rerun of the prefix (a test checks both agree).
+- **Rhythm where the decoder needs it.** With ``aligned`` (``generate.aligned``), each decoder step
+  also adds a projection of the encoder output at its own time (:meth:`PoseToAudio.aligned_memory`),
+  so the decoder knows what the dance does now instead of having to find it by cross-attention;
+  the pose inputs can carry the dance's kinetic-beat pulse and speed
+  (``generate.rhythm_pulse``, :func:`pipelines.data.generation.kinetic_pulse`). Without the two, the
+  generated music's beats fall where chance puts them (the ``no_rhythm`` ablation).
 - **Classifier-free guidance**: training replaces the pose memory by a learned null vector with
   probability ``cond_drop``; generation with ``guidance`` w > 1 mixes the logits as
   ``uncond + w (cond - uncond)``.
@@ -183,6 +189,10 @@ class PoseToAudio(nn.Module):
         guidance; 0 turns it off).
     pose_stride : int
         Consecutive pose frames per encoder step (1: every frame a step).
+    aligned : bool
+        Also add to each decoder step (a projection of) the encoder output at that step's time
+        (:meth:`aligned_memory`), so the decoder knows what the dance does *now* without having to
+        find it by cross-attention.
     """
 
     def __init__(
@@ -200,9 +210,10 @@ class PoseToAudio(nn.Module):
         dropout: float = 0.1,
         cond_drop: float = 0.0,
         pose_stride: int = 1,
+        aligned: bool = False,
     ):
         super().__init__()
-        self.pose_stride = pose_stride
+        self.pose_stride, self.aligned = pose_stride, aligned
         self.vocab = Vocabulary(codebook_size)
         self.n_codebooks, self.pose_fps, self.frame_rate = n_codebooks, pose_fps, frame_rate
         self.width, self.cond_drop = width, cond_drop
@@ -218,6 +229,7 @@ class PoseToAudio(nn.Module):
         self.null_memory = nn.Parameter(torch.zeros(1, 1, width))
         self.embed = nn.ModuleList([nn.Embedding(self.vocab.size, width) for _ in range(n_codebooks)])
         self.blocks = nn.ModuleList([DecoderBlock(width, heads=heads, dropout=dropout) for _ in range(decoder_layers)])
+        self.align_in = nn.Linear(width, width) if aligned else None
         self.norm = nn.LayerNorm(width)
         self.heads = nn.ModuleList([nn.Linear(width, self.vocab.size) for _ in range(n_codebooks)])
 
@@ -263,9 +275,21 @@ class PoseToAudio(nn.Module):
         t = (torch.arange(inputs.shape[2], device=inputs.device) + start) / self.frame_rate
         return x + time_encoding(t, self.width)
 
+    def aligned_memory(self, memory: torch.Tensor, memory_mask: torch.Tensor, *, steps: int, start: int = 0):
+        """(B, steps, width): for decoder steps ``start …``, the encoder output at the step's time
+        (the encoder step whose centre is nearest; 0 where it has no pose). The null memory of
+        classifier-free guidance (one step) is its own value at every step."""
+        s = self.pose_stride
+        t = (torch.arange(steps, device=memory.device) + start) / self.frame_rate
+        index = torch.round((t * self.pose_fps - (s - 1) / 2) / s).long().clamp(0, memory.shape[1] - 1)
+        keep = memory_mask[:, 0, 0, :].to(memory.dtype)[..., None]  # (B, F', 1)
+        return (memory * keep)[:, index]
+
     def decode(self, inputs: torch.Tensor, memory, memory_mask, *, caches: list | None = None, start: int = 0):
         """Logits (B, K, S, vocab) for decoder inputs (B, K, S)."""
         x = self.embed_steps(inputs, start)
+        if self.aligned:
+            x = x + self.align_in(self.aligned_memory(memory, memory_mask, steps=inputs.shape[2], start=start))
         for i, block in enumerate(self.blocks):
             cache = None if caches is None else caches[i]
             if cache is not None and "memory_kv" in cache:
@@ -369,12 +393,15 @@ def sample(logits: torch.Tensor, *, temperature: float, top_k: int, generator=No
 
 def generator_variant(params: dict, variant: str) -> dict:
     """Params of a generator variant (a copy): ``main`` as they are; ``perceptual`` with the perceptual
-    loss at ``generate.ablation.perceptual_weight``."""
+    loss at ``generate.ablation.perceptual_weight``; ``no_rhythm`` without the rhythm channels and the
+    aligned decoder input (``generate.rhythm_pulse`` and ``generate.aligned`` off)."""
     import copy
 
     out = copy.deepcopy(params)
     if variant == "perceptual":
         out["generate"]["perceptual"]["weight"] = out["generate"]["ablation"]["perceptual_weight"]
+    elif variant == "no_rhythm":
+        out["generate"].update(rhythm_pulse=False, aligned=False)
     elif variant != "main":
         raise ValueError(f"unknown generator variant {variant!r}")
     return out
@@ -415,6 +442,7 @@ def build_generator(params: dict, *, pose_dim: int, pose_fps: float, size: str |
         dropout=cfg["dropout"],
         cond_drop=cfg["cond_drop"],
         pose_stride=cfg["pose_stride"],
+        aligned=cfg["aligned"],
     )
 
 

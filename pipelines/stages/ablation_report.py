@@ -8,8 +8,9 @@ over its first ``motionbeat.ablation_seeds`` runs (every fold under ``evaluate.p
 beside the temporal baseline's runs and chance: music → motion piece R@1 and mAP, phase
 discrimination top-1, the beat-tracking probe's F-measure, the genre probes and the BeatAlign of
 the retrieved motion (:mod:`pipelines.evaluation.rhythm`). Then MCLEMCD's grid
-(stage ``mclemcd_ablation``), then dance to music with and without the perceptual loss
-(stages ``evaluate_generate`` and ``evaluate_generate_perceptual``).
+(stage ``mclemcd_ablation``), then dance to music: the main generator, with the perceptual loss,
+and without its rhythm inputs (stages ``evaluate_generate``, ``evaluate_generate_perceptual`` and
+``evaluate_generate_no_rhythm``).
 
 Outputs ``results/<dataset>/ablations/report.md`` and ``results/<dataset>/ablations/motionbeat.json``.
 """
@@ -69,7 +70,9 @@ def main(params: dict) -> None:
         "",
         "main: the `generate` params (perceptual loss weight "
         f"{params['generate']['perceptual']['weight']}); perceptual: the same with the perceptual loss at weight "
-        f"{params['generate']['ablation']['perceptual_weight']} (straight-through Gumbel-softmax codes, log-mel distance). "
+        f"{params['generate']['ablation']['perceptual_weight']} (straight-through Gumbel-softmax codes, log-mel distance); "
+        "no_rhythm: the main params without the kinetic-beat pulse and speed channels and without the aligned "
+        "decoder input (`generate.rhythm_pulse` and `generate.aligned` off). "
         f"Mean ± std over the first {n} run(s) of each; test split, scores as in the report's dance-to-music section.",
         "",
         generation_ablation_markdown(generated, runs=n),

@@ -1,9 +1,9 @@
 """Stage ``evaluate_generate``: dance to music scored on the test split, beside its baselines.
 
-``python -m pipelines.stages.evaluate_generate --params params.yaml [--variant perceptual]``
+``python -m pipelines.stages.evaluate_generate --params params.yaml [--variant perceptual|no_rhythm]``
 
-``--variant perceptual`` (target ``ablations``) scores that variant's runs instead
-(``results/<dataset>/generate/perceptual/evaluation.json``, no samples).
+``--variant V`` (target ``ablations``) scores that variant's runs instead
+(``results/<dataset>/generate/V/evaluation.json``, no samples).
 
 Every training run (``models/<dataset>/generate/seed<K>.pt``) and three baselines
 (:mod:`pipelines.evaluation.generation`): the nearest-neighbour window's real codes, codes drawn
@@ -62,7 +62,7 @@ from ..evaluation.generation import (
 from ..evaluation.stats import excludes_zero, mean_std, paired_bootstrap_ci
 from ..files import write_json
 from ..models.audio_tokenizer import load_tokenizer, log_mel_frames
-from ..models.dance2music import generator_from_checkpoint
+from ..models.dance2music import generator_from_checkpoint, generator_variant
 from ..training.checkpoint import load_checkpoint
 from ..training.dance2music import code_logmels, generate_codes, mel_error, timbre_error
 
@@ -241,7 +241,8 @@ def variant_runs(params: dict, variant: str) -> list[int]:
 def main(params: dict, *, variant: str = "main") -> None:
     cfg, ecfg = params["generate"], params["evaluate"]
     tokenizer = load_tokenizer(params)
-    train, test = split_windows(params, "train", tokenizer), split_windows(params, "test", tokenizer)
+    inputs = generator_variant(params, variant)  # the variant's pose inputs (no_rhythm: without the rhythm channels)
+    train, test = split_windows(inputs, "train", tokenizer), split_windows(inputs, "test", tokenizer)
     frames = test.pose.shape[1]
     idx = non_overlapping(test, frames=frames)
     audio_set = test.subset(idx)

@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from pipelines.data.generation import dataset_examples, generation_windows, pose_inputs, sequence_examples, take_codes
+from pipelines.data.generation import (
+    RHYTHM_CHANNELS,
+    dataset_examples,
+    generation_windows,
+    pose_inputs,
+    sequence_examples,
+    take_codes,
+)
+from pipelines.features.motion import interpolate_nan_frames, kinetic_beats
 
 
 def test_undetected_frames_keep_their_place_and_their_mask():
@@ -22,6 +30,31 @@ def test_undetected_frames_keep_their_place_and_their_mask():
     np.testing.assert_allclose(features[20, :99].reshape(33, 3).mean(0), 0, atol=1e-5)
     with pytest.raises(ValueError, match="frames, joints, 3"):
         pose_inputs(np.zeros((5, 3)), fps=24)
+
+
+def test_rhythm_channels_pulse_on_the_kinetic_beats_the_motion_features_find():
+    # joints swinging as |sin|: the body stops every half period (0.5 s at 60 fps), a kinetic beat each time
+    fps, T = 60, 300
+    t = np.arange(T) / fps
+    rng = np.random.default_rng(2)
+    base = rng.normal(size=(1, 17, 3))
+    joints = base + np.abs(np.sin(np.pi * t / 0.5 + 0.3))[:, None, None] * rng.normal(size=(1, 17, 3))
+    joints[100:104] = np.nan  # a gap: masked, and 0 in every channel
+    features, mask = pose_inputs(joints, fps=fps, kinetic_min_separation_s=0.2)
+    assert features.shape == (T, 17 * 6 + RHYTHM_CHANNELS) and np.isfinite(features).all()
+    assert np.array_equal(features[:, : 17 * 6], pose_inputs(joints, fps=fps)[0])  # the pose channels are unchanged
+    assert not features[100:104].any()
+    pulse, speed = features[:, -2], features[:, -1]
+    # the pulse peaks (1) exactly on the frames the motion features call kinetic beats
+    filled, _ = interpolate_nan_frames(joints)  # as the motion features fill gaps
+    ref_speed = np.linalg.norm(np.gradient(filled, axis=0) * fps, axis=-1).mean(axis=1)
+    beats = kinetic_beats(speed=ref_speed, fps=fps, min_separation_s=0.2)
+    assert len(beats) >= 8 and np.allclose(pulse[beats[mask[beats]]], 1.0)
+    far = np.ones(T, bool)
+    for b in beats:
+        far[max(0, b - 8) : b + 9] = False
+    assert pulse[far & mask].max() < 0.05  # a narrow bump: ~0 more than 8 frames (0.13 s) from a beat
+    assert speed[beats].mean() < 0.2 * speed[mask].mean()  # beats sit where the body is still
 
 
 def test_windows_start_pose_and_codes_together_and_stay_inside_the_clip():
@@ -75,11 +108,18 @@ def test_dataset_examples_on_the_generated_data(tmp_path):
     train = {r["sequence"] for r in read_csv(Paths(params).index / "sequences.csv") if r["split"] == "train"}
     assert examples and {e["sequence"] for e in examples} <= train
     code_frames = int(round(2.0 * tok.frame_rate))
-    assert all(e["pose"].shape == (120, 17 * 6) and e["codes"].shape == (2, code_frames) for e in examples)
+    pose_dim = 17 * 6 + RHYTHM_CHANNELS  # generate.rhythm_pulse is on
+    assert all(e["pose"].shape == (120, pose_dim) and e["codes"].shape == (2, code_frames) for e in examples)
     assert all(e["codes"].max() < tok.codebook_size for e in examples)
     # the generated set has sequences with NaN runs: their frames arrive masked, in place
     masked = [e for e in examples if not e["mask"].all()]
     assert masked and all(not e["pose"][~e["mask"]].any() for e in masked)
+    # the pulse the model sees peaks on the kinetic beats the evaluation scores against
+    for e in examples[:: max(1, len(examples) // 5)]:
+        with np.load(Paths(params).motion_features / f"{e['sequence']}.npz") as z:
+            beats = np.flatnonzero(z["kinetic_beats"][e["pose_start"] : e["pose_start"] + 120])
+        beats = beats[e["mask"][beats]]
+        assert len(beats) and np.allclose(e["pose"][beats, -2], 1.0)
     # tokens are the music's at the pose's time: a window's codes equal the tokens of its own audio span
     e = examples[len(examples) // 2]
     row = next(r for r in read_csv(Paths(params).index / "sequences.csv") if r["sequence"] == e["sequence"])

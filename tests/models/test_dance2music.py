@@ -1,5 +1,6 @@
 """Pose-to-audio-token model: special ids, masks, delay pattern, free-running generation, KV cache."""
 
+import pytest
 import torch
 
 from pipelines.models.dance2music import (
@@ -44,8 +45,9 @@ def test_special_ids_never_collide_with_codes():
     assert (x[:, 1, :2] == C + 1).all()
 
 
-def test_no_frame_is_dropped_undetected_frames_are_masked():
-    model = _model()
+@pytest.mark.parametrize("aligned", [False, True])
+def test_no_frame_is_dropped_undetected_frames_are_masked(aligned):
+    model = _model(aligned=aligned)
     pose, mask = _pose(B=1, F=30)
     pose[0, 10:20] = float("nan")
     mask[0, 10:20] = False
@@ -80,8 +82,9 @@ def test_pose_stride_groups_frames_and_masks_only_groups_without_any_pose():
     torch.testing.assert_close(model(pose, mask, codes)["logits"], model(pose2, mask, codes)["logits"])
 
 
-def test_generation_reads_no_target_and_the_kv_cache_changes_nothing():
-    model = _model()
+@pytest.mark.parametrize("aligned", [False, True])
+def test_generation_reads_no_target_and_the_kv_cache_changes_nothing(aligned):
+    model = _model(aligned=aligned)
     pose, mask = _pose()
     greedy = model.generate(pose, mask, frames=12, temperature=0.0)
     assert greedy.shape == (2, K, 12) and greedy.max() < C and greedy.min() >= 0
@@ -94,6 +97,22 @@ def test_generation_reads_no_target_and_the_kv_cache_changes_nothing():
     # the first frame of greedy generation is the teacher-forced model's first prediction from BOS alone
     tf = model(pose, mask, greedy)["logits"]
     assert torch.equal(tf[:, 0, 0, :C].argmax(-1), greedy[:, 0, 0])
+
+
+def test_aligned_input_is_the_encoder_output_at_the_steps_own_time():
+    model = _model(aligned=True, pose_stride=2)  # 24 fps pose in pairs (12 steps/s), 75 token frames/s
+    pose, mask = _pose(B=1, F=48)  # 2 s
+    mask[0, 20:24] = False  # encoder steps 10 and 11 have no pose
+    memory, key_ok = model.encode(pose, mask)
+    out = model.aligned_memory(memory, key_ok, steps=150)
+    assert out.shape == (1, 150, 32)
+    for s in (0, 10, 75, 100, 149):
+        t = s / 75  # encoder step i is centred at (2 i + 0.5) / 24 s
+        i = min(range(24), key=lambda j: abs((2 * j + 0.5) / 24 - t))
+        expected = memory[0, i] if i not in (10, 11) else torch.zeros(32)
+        torch.testing.assert_close(out[0, s], expected)
+    # from a later start (the KV-cached generation's single steps), the same rows
+    torch.testing.assert_close(model.aligned_memory(memory, key_ok, steps=5, start=100), out[:, 100:105])
 
 
 def test_a_trained_model_reproduces_the_codes_its_pose_calls_for():
