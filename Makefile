@@ -5,7 +5,7 @@ BIN    := $(abspath $(VENV))/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup run test test-fast bench numbers lint format lock clean
+.PHONY: setup run test test-fast bench gpu-check numbers lint format lock clean push pull
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,13 +40,39 @@ run: $(STAMP)
 	snakemake --cores 1 all --touch --quiet
 	python -m pipelines.tools.numbers --params params.yaml
 
+# Share a run through a DVC remote (README: "Sharing data and models: DVC remotes"). `make push`
+# uploads what DVC's cache holds of every output dvc.yaml tracks (after `make run` or `dvc repro`);
+# `make pull` downloads and checks them out, then `--touch` tells Snakemake they are current, so
+# on a fresh clone neither `dvc repro` nor `snakemake all` runs a stage. REMOTE=<name> picks a
+# remote; empty: DVC's default one (`dvc remote add -d`).
+REMOTE ?=
+define dvc-remote-check
+@if [ -n "$(REMOTE)" ]; then \
+  dvc remote list | awk '{print $$1}' | grep -qxF '$(REMOTE)' || \
+    { echo "make $@: no DVC remote named '$(REMOTE)' (dvc remote list shows the configured ones)" >&2; exit 1; }; \
+else \
+  dvc remote default >/dev/null 2>&1 || \
+    { echo "make $@: no DVC remote configured: dvc remote add -d <name> <path or s3://bucket/prefix>, or make $@ REMOTE=<name>" >&2; exit 1; }; \
+fi
+endef
+
+push: $(STAMP)
+	$(dvc-remote-check)
+	dvc push $(if $(REMOTE),--remote $(REMOTE))
+
+pull: $(STAMP)
+	$(dvc-remote-check)
+	dvc pull $(if $(REMOTE),--remote $(REMOTE))
+	snakemake --cores 1 all --touch --quiet
+
 # docs/results.md from the JSON files the last run wrote
 numbers: $(STAMP)
 	python -m pipelines.tools.numbers --params params.yaml
 
-# Every test, the whole-pipeline ones (marker `slow`) included.
+# Every test, the whole-pipeline ones (marker `slow`) included; -rs prints why a test was skipped
+# (the CUDA steps on a machine without a GPU).
 test: $(STAMP) $(POSE_STAMP) $(SPLEETER_STAMP)
-	python -m pytest -q tests
+	python -m pytest -q -rs tests
 
 # Everything but the whole-pipeline tests: a quick check while editing.
 test-fast: $(STAMP) $(POSE_STAMP) $(SPLEETER_STAMP)
@@ -57,6 +83,10 @@ bench: $(STAMP)
 	python -m pipelines.bench.mclemcd --params params.yaml
 	python -m pipelines.bench.motionbeat --params params.yaml
 	python -m pipelines.bench.dance2music --params params.yaml
+
+# On a CUDA node: one training step of every model family, CPU beside GPU (ms/step, speed-up).
+gpu-check: $(STAMP)
+	python -m pipelines.bench.gpu_check --params params.yaml
 
 lint: $(STAMP)
 	ruff check pipelines tests

@@ -34,6 +34,7 @@ def run_stage(
     seeded: bool = False,
     folded: bool = False,
     options: dict[str, Sequence[str]] | None = None,
+    parted: bool = False,
 ) -> int:
     """Thin CLI wrapper: parse args, load params, run ``main``; bad input -> one line, exit 1.
 
@@ -41,7 +42,9 @@ def run_stage(
     with ``seeded``, it takes ``--seed-index K`` (training run K, seed ``seed + K``) and gets
     ``seed_index=K`` as a keyword; with ``folded``, ``--fold F`` (cross-validation fold F) gives
     ``fold=F`` (None without the option); each ``options`` entry ``name: choices`` adds
-    ``--name`` (default the first choice), passed as the keyword ``name``.
+    ``--name`` (default the first choice), passed as the keyword ``name``; with ``parted``,
+    ``--part I/N`` (do only part I of N of the stage's clips, :func:`pipelines.ingest.clips.clip_part`)
+    gives ``part=(I, N)`` (None without the option).
     """
     parser = stage_parser(description)
     if models:
@@ -52,6 +55,8 @@ def run_stage(
         parser.add_argument("--fold", type=int, default=None, help="cross-validation fold (evaluate.protocol: kfold)")
     for name, choices in (options or {}).items():
         parser.add_argument(f"--{name}", choices=list(choices), default=choices[0])
+    if parted:
+        parser.add_argument("--part", type=_part, default=None, help="I/N: only part I (0-based) of N of the clips")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -65,11 +70,23 @@ def run_stage(
         if folded:
             keywords["fold"] = args.fold
         keywords.update({name: getattr(args, name) for name in options or {}})
+        if parted:
+            keywords["part"] = args.part
         main(*positional, **keywords)
     except (InputError, ParamsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _part(text: str) -> tuple[int, int]:
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--part {text!r}: expected I/N, e.g. 0/4") from None
+    if not 0 <= i < n:
+        raise argparse.ArgumentTypeError(f"--part {text!r}: I must be in 0 … N-1")
+    return i, n
 
 
 def n_workers(params: dict) -> int:

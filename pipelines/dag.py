@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -20,8 +20,9 @@ import yaml
 from .cli import n_workers
 from .codedeps import module_files
 from .config import REPO_ROOT, Paths, aistpp_location, load_params, runs, seed_indices
-from .data.generation_files import generation_results, generator_files, tokenizer_files
+from .data.generation_files import GENERATE_VARIANTS, generation_results, generator_files, tokenizer_files
 from .files import atomic_file
+from .ingest.clips import clip_jobs, summary_file
 from .models.registry import LEARNED, MOTIONBEAT, RETRIEVAL_MODELS, motionbeat_name
 
 #: Snakemake report captions (workflow/report/<name>.rst) of the outputs that carry one.
@@ -47,12 +48,14 @@ class Stage:
     params: list[str]  # dotted keys of params.yaml
     outs: list[str]  # directories and files the stage writes
     out_dirs: list[str] = field(default_factory=list)  # the subset of ``outs`` that are directories
-    metrics: list[str] = field(default_factory=list)  # small JSON files, kept in git (not cached)
-    plots: list[str] = field(default_factory=list)  # curves and tables (not cached)
+    metrics: list[str] = field(default_factory=list)  # small JSON files (in DVC's cache, so `dvc push` shares them)
+    plots: list[str] = field(default_factory=list)  # curves and tables (in DVC's cache)
     module: str = ""  # pipelines.stages.<module>; default: the stage name
     args: str = ""  # extra command-line arguments
     requires: list[str] = field(default_factory=list)  # environment files (requirements-*.txt)
-    gpu: bool = False  # uses CUDA when present: the Snakemake resource gpu=1 (runs on the CPU too)
+    # uses CUDA when present (the `device` param), the Snakemake resource gpu=1 (runs on the CPU too); a
+    # stage without it runs on the CPU whatever the machine (evaluation: the same numbers everywhere)
+    gpu: bool = False
     threads: int = 1  # cores the stage occupies (its worker processes): Snakemake's ``threads``
     env: str = "pipeline"  # workflow/envs/<env>.yaml, for --software-deployment-method conda
     captions: dict = field(default_factory=dict)  # output -> Snakemake report caption (workflow/report/)
@@ -66,6 +69,11 @@ class Stage:
     def cmd(self) -> str:
         extra = f" {self.args}" if self.args else ""
         return f"python -m {self.module_name} --params params.yaml{extra}"
+
+    @property
+    def dvc_cmd(self) -> str:
+        """``cmd`` for dvc.yaml: GPU stages run through :mod:`pipelines.launch` (``cluster.launcher``)."""
+        return f"python -m pipelines.launch --params params.yaml -- {self.cmd}" if self.gpu else self.cmd
 
     @property
     def code(self) -> list[str]:
@@ -108,12 +116,13 @@ def ingest_stages(params: dict) -> list[Stage]:
 
     Per-clip results live in the clip folders, which are not declared outputs (Snakemake and
     DVC delete outputs before rerunning a stage); each stage's declared output is its summary
-    file, and a rerun redoes only the clips whose stage params changed.
+    file, and a rerun redoes only the clips whose stage params changed. With ``cluster.clip_jobs``
+    N > 1 each per-clip stage fans out (:func:`fan_out`).
     """
     clips = Paths(params).clips
     manifest = str(clips / "manifest.csv")
     backend = params["stems"]["backend"]
-    return [
+    per_clip = [
         Stage("youtube_clips", [params["youtube"]["links"]], ["youtube"], [manifest]),
         Stage(
             "pose",
@@ -126,16 +135,46 @@ def ingest_stages(params: dict) -> list[Stage]:
         Stage(
             "stems",
             [manifest],
-            ["stems"],
+            ["stems"] + (["device", "cuda"] if backend == "demucs" else []),
             [str(clips / "stems_summary.json")],
             requires=["requirements-spleeter.txt"] if backend == "spleeter" else [],
             gpu=backend != "hpss",
             env="spleeter" if backend == "spleeter" else "pipeline",
         ),
         Stage(
-            "encodec", [str(clips / "stems_summary.json")], ["encodec"], [str(clips / "codes_summary.json")], gpu=True
+            "encodec",
+            [str(clips / "stems_summary.json")],
+            ["encodec", "device", "cuda"],
+            [str(clips / "codes_summary.json")],
+            gpu=True,
         ),
     ]
+    jobs = clip_jobs(params)
+    return per_clip[:1] + [s for stage in per_clip[1:] for s in fan_out(stage, jobs=jobs)]
+
+
+def fan_out(stage: Stage, *, jobs: int) -> list[Stage]:
+    """A per-clip stage as ``jobs`` part stages ``<name>_part<I>`` (``--part I/N``, each writing its
+    part of the summary) and stage ``<name>`` (:mod:`pipelines.stages.gather_clips`) joining them into
+    the summary the later stages read; with one job, the stage itself."""
+    if jobs <= 1:
+        return [stage]
+    summary = Path(stage.outs[0])
+    name = summary.stem
+    parts = [
+        replace(
+            stage,
+            name=f"{stage.name}_part{i}",
+            outs=[str(summary_file(summary.parent, name, (i, jobs)))],
+            module=stage.module or stage.name,
+            args=f"--part {i}/{jobs}",
+        )
+        for i in range(jobs)
+    ]
+    gather = Stage(
+        stage.name, [p.outs[0] for p in parts], [], [str(summary)], module="gather_clips", args=f"--summary {name}"
+    )
+    return parts + [gather]
 
 
 def stages(params: dict) -> dict[str, Stage]:
@@ -225,7 +264,7 @@ def stages(params: dict) -> dict[str, Stage]:
                 Stage(
                     f"train_{m}_{name}",
                     [shards],
-                    ["seed", "device", "train", m]
+                    ["seed", "device", "cuda", "train", m]
                     + (["evaluate.folds", "evaluate.val_fraction"] if run["fold"] is not None else []),
                     [ckpt] + ([files["live"]] if learned else []),
                     out_dirs=[files["live"]] if learned else [],
@@ -263,7 +302,7 @@ def stages(params: dict) -> dict[str, Stage]:
             Stage(
                 f"mclemcd_seed{k}",
                 [shards],
-                ["seed", "device", "mclemcd"],
+                ["seed", "device", "cuda", "mclemcd"],
                 [mc_seed_files[-1]],
                 module="mclemcd_seed",
                 args=f"--seed-index {k}",
@@ -316,7 +355,7 @@ def stages(params: dict) -> dict[str, Stage]:
                 abl_files += s.outs
     mca = f"{p.results}/mclemcd_ablation"
     all_stages.append(mclemcd_stage(params, grid="ablation"))
-    gen_results = [str(generation_results(params, v)["metrics"]) for v in ("main", "perceptual")]
+    gen_results = [str(generation_results(params, v)["metrics"]) for v in GENERATE_VARIANTS]
     all_stages.append(
         Stage(
             "ablation_report",
@@ -355,7 +394,7 @@ def mclemcd_stage(params: dict, *, grid: str) -> Stage:
     return Stage(
         name,
         [str(p.shards)],
-        ["seed", "device"] + params_keys + [f"mclemcd.{grid}"],
+        ["seed", "device", "cuda"] + params_keys + [f"mclemcd.{grid}"],
         [f"{p.models}/{name}", f"{p.results}/{name}/tables", f"{p.results}/{name}/metrics.json"],
         out_dirs=[f"{p.models}/{name}", f"{p.results}/{name}/tables"],
         module="mclemcd",
@@ -384,7 +423,7 @@ def motionbeat_stages(params: dict, *, variant: str, inputs: list[str], ablation
             Stage(
                 f"train_{model}_{name}",
                 inputs,
-                ["seed", "device", "train", "motionbeat"] + fold_params,
+                ["seed", "device", "cuda", "train", "motionbeat"] + fold_params,
                 [files["checkpoint"], files["live"]],
                 out_dirs=[files["live"]],
                 module="train_motionbeat",
@@ -430,13 +469,14 @@ def generate_stages(params: dict, *, sources: list[str]) -> list[Stage]:
     # what training reads; the evaluation's own keys, the other sizes and the ablation leave the runs alone
     skip = ("samples", "beat_hit_tolerance_s", "sizes", "ablation")
     train_keys = [f"generate.{k}" for k in params["generate"] if k not in skip]
+    train_keys.append("motion.kinetic_min_separation_s")  # the rhythm channels' kinetic beats
     # the cross-modal check and genre probe use the main temporal retrieval model (none for youtube)
     retrieval = [str(p.audio_features), str(p.shards), str(p.model_files("temporal", "seed0")["checkpoint"])]
     variants = ["main"]
     if params["dataset"] == "youtube":
         retrieval = []
-    else:  # the perceptual-loss ablation, target `ablations`
-        variants.append("perceptual")
+    else:  # the ablations (perceptual loss; no rhythm inputs), target `ablations`
+        variants += [v for v in GENERATE_VARIANTS if v != "main"]
     for variant in variants:
         seeds = seed_indices(params, "generate")
         tag, target, extra = "", "all", []
@@ -451,7 +491,16 @@ def generate_stages(params: dict, *, sources: list[str]) -> list[Stage]:
                 Stage(
                     f"train_generate{tag}_seed{k}",
                     sources + token_deps,
-                    ["seed", "device", *train_keys, *extra, "audio.min_sample_rate", "audio.min_seconds", *encodec],
+                    [
+                        "seed",
+                        "device",
+                        "cuda",
+                        *train_keys,
+                        *extra,
+                        "audio.min_sample_rate",
+                        "audio.min_seconds",
+                        *encodec,
+                    ],
                     [files["checkpoint"], files["live"]],
                     out_dirs=[files["live"]],
                     module="train_generate",
@@ -511,14 +560,14 @@ def dvc_yaml(params: dict) -> str:
     for s in stages(params).values():
         if s.target != "all":
             continue
-        entry: dict = {"cmd": s.cmd, "deps": list(s.deps)}
+        entry: dict = {"cmd": s.dvc_cmd, "deps": list(s.deps)}
         if s.params:
             entry["params"] = list(s.params)
         entry["outs"] = list(s.outs)
         if s.metrics:
-            entry["metrics"] = [{m: {"cache": False}} for m in s.metrics]
+            entry["metrics"] = list(s.metrics)
         if s.plots:
-            entry["plots"] = [{m: {"cache": False}} for m in s.plots]
+            entry["plots"] = list(s.plots)
         out["stages"][s.name] = entry
     results = Paths(params).results
     if "report" in stages(params):

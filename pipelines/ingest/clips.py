@@ -21,6 +21,41 @@ from ..files import atomic_file, sha256_file
 log = logging.getLogger(__name__)
 
 
+def clip_jobs(params: dict) -> int:
+    """``cluster.clip_jobs``: jobs each per-clip stage is split into (1 when the optional ``cluster``
+    section or the key is absent)."""
+    return int((params.get("cluster") or {}).get("clip_jobs") or 1)
+
+
+def clip_part(clips: Sequence[Path], part: tuple[int, int] | None) -> list[Path]:
+    """The clips of part ``(i, n)``: every n-th of the sorted list from the i-th (all with None), so
+    n jobs share the clips evenly and each part's list stays put when clips are added at the end."""
+    if part is None:
+        return list(clips)
+    i, n = part
+    return list(clips)[i::n]
+
+
+def summary_file(clips_dir: Path, name: str, part: tuple[int, int] | None = None) -> Path:
+    """``<clips_dir>/<name>.json``, the stage's summary, or with ``part`` (i, n) the part's own
+    ``<name>.part<i>of<n>.json`` (stage ``gather_clips`` joins those)."""
+    suffix = "" if part is None else f".part{part[0]}of{part[1]}"
+    return Path(clips_dir) / f"{name}{suffix}.json"
+
+
+def gather_summaries(clips_dir: Path, name: str, *, parts: int) -> list[dict]:
+    """The rows of every part's summary file, in clip order: the rows one job over all clips gives."""
+    from ..errors import InputError
+
+    rows = []
+    for i in range(parts):
+        path = summary_file(clips_dir, name, (i, parts))
+        if not path.is_file():
+            raise InputError(path, f"part {i} of {parts} has not run (its stage writes this file)")
+        rows += json.loads(path.read_text())
+    return sorted(rows, key=lambda r: r["clip"])
+
+
 def clip_done(clip_dir: Path, stage: str, cfg: dict, outputs: Sequence[str], inputs: Sequence[str] = ()) -> bool:
     """True when ``stage`` already ran on ``clip_dir`` with this ``cfg``, left ``outputs`` and
     none of its ``inputs`` changed since (see the module docstring)."""
@@ -52,14 +87,16 @@ def run_per_clip(
     stamp: dict,
     process: Callable[[Path, Any], None],
     load: Callable[[], Any] | None = None,
+    part: tuple[int, int] | None = None,
 ) -> list[dict]:
-    """Run ``process(clip_dir, model)`` on every clip with ``input_name`` not yet done with ``stamp``.
+    """Run ``process(clip_dir, model)`` on every clip with ``input_name`` not yet done with ``stamp``
+    (with ``part``, only the clips of that part: :func:`clip_part`).
 
     ``load`` builds the model once, and only when some clip needs it. Returns one row per clip:
     ``clip``, ``reused`` (done earlier with the same stamp) and ``sha256`` of ``outputs[0]``, so a
     summary file built from the rows changes whenever a clip's output does (DVC hashes it).
     """
-    clips = sorted(p.parent for p in Path(clips_dir).glob(f"clip_*/{input_name}"))
+    clips = clip_part(sorted(p.parent for p in Path(clips_dir).glob(f"clip_*/{input_name}")), part)
     todo = [c for c in clips if not clip_done(c, stage, stamp, outputs, inputs=[input_name])]
     model = load() if todo and load is not None else None
     for clip in todo:

@@ -41,7 +41,7 @@ def encode(model, y: np.ndarray, *, sr: int, bandwidth_kbps: float) -> np.ndarra
     target = model.config.sampling_rate
     if sr != target:
         y = librosa.resample(y, orig_sr=sr, target_sr=target)
-    x = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))[None, None]
+    x = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))[None, None].to(model.device)
     out = model.encode(x, bandwidth=bandwidth_kbps)
     codes = out.audio_codes  # (chunks, batch, n_q, frames)
     return codes[0, 0].cpu().numpy().astype(np.int16)
@@ -50,7 +50,7 @@ def encode(model, y: np.ndarray, *, sr: int, bandwidth_kbps: float) -> np.ndarra
 @torch.no_grad()
 def decode_codes(model, codes: np.ndarray) -> np.ndarray:
     """Waveform (samples,) at ``model.config.sampling_rate`` from codes (n_codebooks, frames)."""
-    c = torch.from_numpy(codes.astype(np.int64))[None, None]
+    c = torch.from_numpy(codes.astype(np.int64))[None, None].to(model.device)
     audio = model.decode(c, [None])[0]
     return audio[0, 0].cpu().numpy()
 

@@ -48,7 +48,8 @@ def demucs_stems(model, y: np.ndarray, *, sr: int) -> dict[str, np.ndarray]:
     x = librosa.resample(y, orig_sr=sr, target_sr=model.samplerate) if sr != model.samplerate else y
     wav = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None].repeat(model.audio_channels, 1)
     with torch.no_grad():
-        out = apply_model(model, wav[None], split=True, overlap=0.25, progress=False, device="cpu")[0]
+        device = next(model.parameters()).device  # where load_backend put it
+        out = apply_model(model, wav[None], split=True, overlap=0.25, progress=False, device=device)[0].cpu()
     stems = {}
     for name in ("drums", "bass"):
         s = out[model.sources.index(name)].mean(dim=0).numpy()
@@ -93,10 +94,11 @@ def spleeter_stems(separator, y: np.ndarray, *, sr: int, n_stems: int, cfg: dict
     return {"drums": drums, "bass": bass, "drums_bass": drums + bass}
 
 
-def load_backend(cfg: dict):
-    """The separation model of ``cfg["backend"]`` (None for hpss)."""
+def load_backend(cfg: dict, *, device: str = "cpu"):
+    """The separation model of ``cfg["backend"]`` (None for hpss); HT-Demucs on the torch ``device``
+    (Spleeter's TensorFlow places itself: on a GPU when its CUDA libraries find one)."""
     if cfg["backend"] == "demucs":
-        return load_demucs(cfg["demucs_checkpoint"])
+        return load_demucs(cfg["demucs_checkpoint"]).to(device)
     if cfg["backend"] == "spleeter":
         return load_spleeter(cfg["spleeter_model_dir"], n_stems=cfg["spleeter_stems"])
     return None

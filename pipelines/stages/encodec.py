@@ -11,6 +11,10 @@ Weights come from ``encodec.model`` — a local directory (``save_pretrained`` l
 Hugging Face id found in the local cache. With ``HF_HUB_OFFLINE=1`` nothing is fetched; a
 model that is not there fails with one line saying where to put it.
 :func:`decode_codes` turns codes back into a waveform.
+
+``--part I/N`` (the DAG's ``<stage>_part<I>`` jobs when ``cluster.clip_jobs`` N > 1) does only
+every N-th clip from the I-th and writes ``<target>/codes_summary.part<I>of<N>.json``; stage
+``gather_clips`` joins the parts into the summary one job would have written.
 """
 
 from __future__ import annotations
@@ -23,14 +27,18 @@ import numpy as np
 from ..cli import run_stage
 from ..data.audio_io import read_audio_mono
 from ..files import atomic_file, write_json
-from ..ingest.clips import run_per_clip
+from ..ingest.clips import run_per_clip, summary_file
 from ..ingest.encodec import encode, frame_rate, load_encodec
+from ..training.runtime import configure_device
 
 log = logging.getLogger(__name__)
 
 
-def process_clips(clips_dir: Path, cfg: dict) -> list[dict]:
-    """Encode every clip not yet done with ``cfg``; returns one summary row per clip."""
+def process_clips(
+    clips_dir: Path, cfg: dict, *, device: str = "cpu", part: tuple[int, int] | None = None
+) -> list[dict]:
+    """Encode every clip not yet done with ``cfg`` (the model on the torch ``device``); returns one
+    summary row per clip."""
 
     def encode_one(clip: Path, model) -> None:
         y, sr = read_audio_mono(clip / "drums_bass.wav", min_sample_rate=8000, min_seconds=0.5)
@@ -51,18 +59,19 @@ def process_clips(clips_dir: Path, cfg: dict) -> list[dict]:
         outputs=["codes.npz"],
         stamp=cfg,
         process=encode_one,
-        load=lambda: load_encodec(cfg["model"]),
+        load=lambda: load_encodec(cfg["model"]).to(device),
+        part=part,
     )
 
 
-def main(params: dict) -> None:
+def main(params: dict, *, part: tuple[int, int] | None = None) -> None:
     target = Path(params["youtube"]["target"])
-    summary = process_clips(target, params["encodec"])
-    write_json(target / "codes_summary.json", summary)
+    summary = process_clips(target, params["encodec"], device=str(configure_device(params)), part=part)
+    write_json(summary_file(target, "codes_summary", part), summary)
     log.info(
         "encodec: %d clips encoded, %d reused", sum(not r["reused"] for r in summary), sum(r["reused"] for r in summary)
     )
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_stage(main, __doc__.splitlines()[0]))
+    raise SystemExit(run_stage(main, __doc__.splitlines()[0], parted=True))

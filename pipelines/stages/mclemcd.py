@@ -46,7 +46,7 @@ from ..models.registry import Variant, ablation_variants
 from ..reports.ablation import ablation_markdown
 from ..training.checkpoint import save_checkpoint
 from ..training.mclemcd import load_all_windows, run_variant
-from ..training.runtime import pick_device
+from ..training.runtime import configure_device, use_amp
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def main(params: dict, *, grid: str = "main") -> None:
     ds = params["dataset"]
     frames = cfg["window_frames"]
     data, genres = load_all_windows(params, frames)
-    device = pick_device(params["device"])
+    device = configure_device(params)
     variants = ablation_variants(cfg["ablation"]) if grid == "ablation" else [Variant(**params["mclemcd"]["main"])]
     results, histories = {}, {}
     name = "mclemcd_ablation" if grid == "ablation" else "mclemcd"
@@ -66,7 +66,14 @@ def main(params: dict, *, grid: str = "main") -> None:
         for v in variants:
             t0 = time.perf_counter()
             metrics, hist, model = run_variant(
-                data, variant=v, cfg=cfg, layout=SKELETON_LAYOUT[ds], genres=genres, seed=params["seed"], device=device
+                data,
+                variant=v,
+                cfg=cfg,
+                layout=SKELETON_LAYOUT[ds],
+                genres=genres,
+                seed=params["seed"],
+                device=device,
+                amp=use_amp(params, device),
             )
             seconds = time.perf_counter() - t0  # logged only: outputs stay byte-identical between runs
             results[v.name] = {**asdict(v), **metrics}

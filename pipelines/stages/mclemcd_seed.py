@@ -21,7 +21,7 @@ from ..files import atomic_file
 from ..models.mclemcd import resolve_config
 from ..models.registry import Variant
 from ..training.mclemcd import load_all_windows, run_variant
-from ..training.runtime import pick_device
+from ..training.runtime import configure_device, use_amp
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ def main(params: dict, *, seed_index: int) -> None:
     data, genres = load_all_windows(params, cfg["window_frames"])
     variant = Variant(**params["mclemcd"]["main"])
     seed = run_seed(params, seed_index)
+    device = configure_device(params)
     metrics, _, _ = run_variant(
         data,
         variant=variant,
@@ -38,7 +39,8 @@ def main(params: dict, *, seed_index: int) -> None:
         layout=SKELETON_LAYOUT[params["dataset"]],
         genres=genres,
         seed=seed,
-        device=pick_device(params["device"]),
+        device=device,
+        amp=use_amp(params, device),
     )
     out = Paths(params).results / "mclemcd" / f"main_seed{seed_index}.json"
     with atomic_file(out, "w") as fh:

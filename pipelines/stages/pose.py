@@ -22,6 +22,10 @@ done with the same ``model_complexity`` are not run again (their quality figures
 recomputed with the current thresholds), so a killed run resumes where it stopped. MediaPipe needs numpy < 2 and
 protobuf < 5, so this stage runs in its own environment: started from the main environment it
 builds ``.venv-pose`` (see the Makefile) and re-runs itself there.
+
+``--part I/N`` (the DAG's ``<stage>_part<I>`` jobs when ``cluster.clip_jobs`` N > 1) does only
+every N-th clip from the I-th and writes ``<target>/pose_summary.part<I>of<N>.json``; stage
+``gather_clips`` joins the parts into the summary one job would have written.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import numpy as np
 
 from ..cli import ensure_stage_env, run_stage
 from ..files import atomic_file, write_json
-from ..ingest.clips import run_per_clip
+from ..ingest.clips import run_per_clip, summary_file
 from ..ingest.pose import estimate_pose, pose_quality
 
 log = logging.getLogger(__name__)
@@ -51,7 +55,7 @@ def write_quality(clip: Path, cfg: dict) -> dict:
     return q
 
 
-def process_clips(clips_dir: Path, cfg: dict) -> list[dict]:
+def process_clips(clips_dir: Path, cfg: dict, *, part: tuple[int, int] | None = None) -> list[dict]:
     """Pose every clip not yet done with this ``model_complexity``; the quality figures are
     recomputed from ``pose.npz`` each run (changing only the thresholds re-runs no MediaPipe)."""
 
@@ -76,6 +80,7 @@ def process_clips(clips_dir: Path, cfg: dict) -> list[dict]:
         outputs=["pose.npz"],
         stamp={"model_complexity": cfg["model_complexity"]},
         process=pose_one,
+        part=part,
     )
     return [
         {
@@ -88,12 +93,12 @@ def process_clips(clips_dir: Path, cfg: dict) -> list[dict]:
     ]
 
 
-def main(params: dict) -> None:
+def main(params: dict, *, part: tuple[int, int] | None = None) -> None:
     ensure_stage_env(".venv-pose", module="pipelines.stages.pose", probe="mediapipe")
     target = Path(params["youtube"]["target"])
-    summary = process_clips(target, params["pose"])
-    write_json(target / "pose_summary.json", summary)
+    summary = process_clips(target, params["pose"], part=part)
+    write_json(summary_file(target, "pose_summary", part), summary)
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_stage(main, __doc__.splitlines()[0]))
+    raise SystemExit(run_stage(main, __doc__.splitlines()[0], parted=True))

@@ -44,7 +44,7 @@ from ..models.retrieval import AUDIO_INPUTS, MOTION_INPUTS, build_model, feature
 from ..training.augment import aligned_crops, mirror, random_angles, rotate_about_vertical
 from ..training.checkpoint import save_checkpoint
 from ..training.loop import fit, lr_lambda
-from ..training.runtime import pick_device, seed_everything
+from ..training.runtime import configure_device, seed_everything, use_amp
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,7 @@ def train_contrastive(
     device: torch.device,
     skeleton: Skeleton,
     live=None,
+    amp: bool = False,
 ) -> dict:
     """AdamW with the learning-rate schedule on augmented aligned crops; the epoch with the best
     ``train.select_by`` on the validation windows is kept. Returns the training record."""
@@ -159,6 +160,7 @@ def train_contrastive(
         patience=tcfg["patience"],
         live=live,
         desc=f"train {type(model).__name__}",
+        amp=amp,
     )
 
 
@@ -183,7 +185,7 @@ def train_model(params: dict, model_name: str, *, seed_index: int = 0, fold: int
     cfg = params[model_name]
     dims = {"audio_dim": train["audio"].shape[-1], "motion_dim": train["motion"].shape[-1]}
     model = build_model(model_name, cfg, **dims, audio_stats=a_stats, motion_stats=m_stats)
-    device = pick_device(params["device"])
+    device = configure_device(params)
     if model_name == "linear":
         fit_ridge(model, train["audio"], train["motion"], alpha=cfg["alpha"])
         record = {"best_epoch": 0, "epochs_run": 1, "history": []}
@@ -202,6 +204,7 @@ def train_model(params: dict, model_name: str, *, seed_index: int = 0, fold: int
                 device=device,
                 skeleton=Skeleton(SKELETON_LAYOUT[params["dataset"]]),
                 live=live,
+                amp=use_amp(params, device),
             )
     save_checkpoint(
         out["checkpoint"],

@@ -1,10 +1,11 @@
 """Stage ``train_generate_<run>``: fit one training run of the pose-to-audio generator.
 
-``python -m pipelines.stages.train_generate --params params.yaml --seed-index K [--variant perceptual]``
+``python -m pipelines.stages.train_generate --params params.yaml --seed-index K [--variant V]``
 
-``--variant perceptual`` (target ``ablations``, stage ``train_generate_perceptual_seed<K>``) trains
-with the perceptual loss at ``generate.ablation.perceptual_weight``, into
-``models/<dataset>/generate/perceptual/``.
+``--variant V`` (target ``ablations``, stage ``train_generate_V_seed<K>``) trains an ablation
+(:func:`pipelines.models.dance2music.generator_variant`: ``perceptual`` with the perceptual loss at
+``generate.ablation.perceptual_weight``; ``no_rhythm`` without the rhythm channels and the aligned
+decoder input) into ``models/<dataset>/generate/V/``.
 
 Windows of ``generate.seconds`` from the index's train and val sequences
 (:func:`pipelines.data.generation.dataset_examples`: pose from the motion features, missing
@@ -25,14 +26,14 @@ import logging
 
 from ..cli import run_stage
 from ..config import motion_fps, run_name, run_seed
-from ..data.generation import split_windows
+from ..data.generation import pulse_separation, split_windows
 from ..data.generation_files import GENERATE_VARIANTS, generator_files
 from ..models.audio_tokenizer import load_tokenizer, token_layout
 from ..models.dance2music import build_generator, generator_config, generator_variant
 from ..training.checkpoint import save_checkpoint
 from ..training.dance2music import train_generator
 from ..training.loop import lr_lambda
-from ..training.runtime import pick_device, seed_everything
+from ..training.runtime import configure_device, seed_everything, use_amp
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def train(params: dict, *, seed_index: int = 0, variant: str = "main"):
     train_set, val_set = split_windows(params, "train", tokenizer), split_windows(params, "val", tokenizer)
     fps = motion_fps(params)
     model = build_generator(params, pose_dim=train_set.pose.shape[2], pose_fps=fps)
-    device = pick_device(params["device"])
+    device = configure_device(params)
     from dvclive import Live
 
     with Live(dir=str(out["live"]), save_dvc_exp=False, dvcyaml=False) as live:
@@ -62,6 +63,7 @@ def train(params: dict, *, seed_index: int = 0, variant: str = "main"):
             device=device,
             lr_lambda=lr_lambda(cfg),
             live=live,
+            amp=use_amp(params, device),
         )
     save_checkpoint(
         out["checkpoint"],
@@ -73,11 +75,25 @@ def train(params: dict, *, seed_index: int = 0, variant: str = "main"):
             "pose_fps": float(fps),
             **{
                 k: cfg[k]
-                for k in ("width", "heads", "encoder_layers", "decoder_layers", "dropout", "cond_drop", "pose_stride")
+                for k in (
+                    "width",
+                    "heads",
+                    "encoder_layers",
+                    "decoder_layers",
+                    "dropout",
+                    "cond_drop",
+                    "pose_stride",
+                    "aligned",
+                )
             },
         },
         layout=token_layout(params),
-        params={"generate": cfg, "seed": seed, "dataset": params["dataset"]},
+        params={
+            "generate": cfg,
+            "seed": seed,
+            "dataset": params["dataset"],
+            "kinetic_min_separation_s": pulse_separation(params),
+        },
         seed_index=seed_index,
         train_windows=len(train_set),
         val_windows=len(val_set),

@@ -31,7 +31,7 @@ from ..models.retrieval import feature_stats
 from ..training.checkpoint import save_checkpoint
 from ..training.loop import lr_lambda
 from ..training.motionbeat import train_motionbeat
-from ..training.runtime import pick_device, seed_everything
+from ..training.runtime import configure_device, seed_everything, use_amp
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def train(params: dict, model_name: str, *, seed_index: int = 0, fold: int | Non
         audio_stats=feature_stats(train_tok.tokens["audio"]),
         motion_stats=feature_stats(train_tok.tokens["motion"]),
     )
-    device = pick_device(params["device"])
+    device = configure_device(params)
     from dvclive import Live
 
     with Live(dir=str(out["live"]), save_dvc_exp=False, dvcyaml=False) as live:
@@ -74,6 +74,7 @@ def train(params: dict, model_name: str, *, seed_index: int = 0, fold: int | Non
             skeleton=Skeleton(SKELETON_LAYOUT[params["dataset"]]),
             lr_lambda=lr_lambda({**tcfg, "max_epochs": cfg["max_epochs"]}),
             live=live,
+            amp=use_amp(params, device),
         )
     save_checkpoint(
         out["checkpoint"],

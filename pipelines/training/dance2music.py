@@ -124,6 +124,7 @@ def train_generator(
     device: torch.device,
     lr_lambda,
     live=None,
+    amp: bool = False,
 ) -> dict:
     """Fit ``model`` in place (the module docstring); returns :func:`fit`'s record."""
     mean, std = train.pose_stats()
@@ -194,4 +195,5 @@ def train_generator(
         live=live,
         desc="generate",
         scheduler=scheduler,
+        amp=amp,
     )

@@ -40,8 +40,10 @@ def fit(
     live=None,
     desc: str = "train",
     scheduler=None,
+    amp: bool = False,
 ) -> dict:
-    """Train ``model`` in place; returns the training record.
+    """Train ``model`` in place; returns the training record. ``amp``: the losses are computed under
+    bfloat16 autocast on the model's device (CUDA; no gradient scaling is needed in bfloat16).
 
     Returns
     -------
@@ -55,6 +57,7 @@ def fit(
     weights = weights or {}
     sign = 1.0 if mode == "min" else -1.0
     best = {"score": math.inf, "epoch": -1, "state": None}
+    device_type = next(model.parameters()).device.type
     history: list[dict] = []
     bar = tqdm(range(epochs), desc=desc, disable=None, file=sys.stderr)
     for epoch in bar:
@@ -62,7 +65,8 @@ def fit(
         sums: dict[str, float] = defaultdict(float)
         total, count = 0.0, 0
         for batch in batches(epoch):
-            terms = loss(batch, epoch)
+            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=amp):
+                terms = loss(batch, epoch)
             objective = sum(weights.get(k, 1.0) * v for k, v in terms.items())
             optimizer.zero_grad(set_to_none=True)
             objective.backward()

@@ -62,7 +62,15 @@ def subset(data: dict, idx: np.ndarray) -> dict:
 
 
 def train_variant(
-    train: dict, *, variant: Variant, cfg: dict, layout: str, genres: list[str], seed: int, device: torch.device
+    train: dict,
+    *,
+    variant: Variant,
+    cfg: dict,
+    layout: str,
+    genres: list[str],
+    seed: int,
+    device: torch.device,
+    amp: bool = False,
 ) -> tuple[MCLEMCD, list[dict]]:
     """Train one variant with the two-phase schedule through :func:`pipelines.training.loop.fit`;
     returns the model and per-epoch losses."""
@@ -116,6 +124,7 @@ def train_variant(
         loss=loss,
         weights=weights,
         desc=f"mclemcd {variant.name}",
+        amp=amp,
     )
     history = [
         {
@@ -129,7 +138,15 @@ def train_variant(
 
 
 def run_variant(
-    data: dict, *, variant: Variant, cfg: dict, layout: str, genres: list[str], seed: int, device: torch.device
+    data: dict,
+    *,
+    variant: Variant,
+    cfg: dict,
+    layout: str,
+    genres: list[str],
+    seed: int,
+    device: torch.device,
+    amp: bool = False,
 ) -> tuple[dict, list, MCLEMCD | None]:
     """Train and score one variant under the configured protocol: the metrics of the pooled test
     windows of every fold (with ``per_fold`` accuracies when there are several folds), the
@@ -145,7 +162,7 @@ def run_variant(
     for train_idx, test_idx in folds:
         train = subset(data, train_idx)
         model, hist = train_variant(
-            train, variant=variant, cfg=cfg, layout=layout, genres=genres, seed=seed, device=device
+            train, variant=variant, cfg=cfg, layout=layout, genres=genres, seed=seed, device=device, amp=amp
         )
         test = subset(data, test_idx)
         probs.append(predict(model, test, device=device))

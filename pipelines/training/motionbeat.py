@@ -261,6 +261,7 @@ def train_motionbeat(
     skeleton: Skeleton,
     lr_lambda,
     live=None,
+    amp: bool = False,
 ) -> dict:
     """Fit ``model`` (AdamW, the learning-rate schedule, model selection on the validation windows);
     returns the training record of :func:`pipelines.training.loop.fit`."""
@@ -286,4 +287,5 @@ def train_motionbeat(
         patience=tcfg["patience"],
         live=live,
         desc="train MotionBeat",
+        amp=amp,
     )

@@ -22,3 +22,16 @@ def pick_device(setting: str) -> torch.device:
             raise ParamsError("params.yaml: device: cuda requested but no CUDA device is available")
         return torch.device("cuda")
     return torch.device("cpu")
+
+
+def configure_device(params: dict) -> torch.device:
+    """:func:`pick_device` of the ``device`` param, with ``cuda.cudnn_benchmark`` applied when it is CUDA."""
+    device = pick_device(params["device"])
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = bool(params["cuda"]["cudnn_benchmark"])
+    return device
+
+
+def use_amp(params: dict, device: torch.device) -> bool:
+    """Whether training forward passes run under bfloat16 autocast: ``cuda.amp`` on a CUDA device."""
+    return device.type == "cuda" and bool(params["cuda"]["amp"])

@@ -37,3 +37,14 @@ def stage_outputs(stage):
             )
         out.append(target)
     return out
+
+
+def slurm_partition(stage):
+    """The SLURM partition of a stage's jobs under workflow/profiles/slurm, from params.yaml's
+    optional `cluster` section: `gpu_partition` for the stages declared gpu=True (the executor
+    adds --gpus=1 from the resource gpu=1), `cpu_partition` for the others; none (the cluster's
+    default partition) where the section or the value is missing. Local runs ignore it.
+    """
+    cluster = config.get("cluster") or {}
+    name = cluster.get("gpu_partition" if stage.gpu else "cpu_partition")
+    return {"slurm_partition": name} if name else {}
