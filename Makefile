@@ -5,7 +5,7 @@ BIN    := $(abspath $(VENV))/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup run test test-fast bench gpu-check numbers lint format lock clean push pull
+.PHONY: setup run test test-fast bench bench-cluster gpu-check numbers lint format lock clean push pull
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -78,11 +78,17 @@ test: $(STAMP) $(POSE_STAMP) $(SPLEETER_STAMP)
 test-fast: $(STAMP) $(POSE_STAMP) $(SPLEETER_STAMP)
 	python -m pytest -q -m "not slow" tests
 
-bench: $(STAMP)
+bench: $(STAMP) $(POSE_STAMP) $(SPLEETER_STAMP)
 	python -m pipelines.bench.data --params params.yaml
 	python -m pipelines.bench.mclemcd --params params.yaml
 	python -m pipelines.bench.motionbeat --params params.yaml
 	python -m pipelines.bench.dance2music --params params.yaml
+	python -m pipelines.bench.noop
+	python -m pipelines.bench.ingest
+
+# YouTube ingestion on a local one-node SLURM with 1 and 2 job slots (root: it starts slurmd).
+bench-cluster: $(STAMP) $(POSE_STAMP)
+	python -m pipelines.bench.ingest_scaling
 
 # On a CUDA node: one training step of every model family, CPU beside GPU (ms/step, speed-up).
 gpu-check: $(STAMP)

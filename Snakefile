@@ -4,9 +4,8 @@
 #   snakemake --cores 8 all      # whole DAG on the dataset chosen in params.yaml
 #   snakemake -n all             # what would run
 #   snakemake --cores 8 ablations  # MotionBeat's ablations and MCLEMCD's grid (results/<dataset>/ablations/)
-
-
-configfile: "params.yaml"
+#
+# The configuration is params.yaml alone, loaded and checked in workflow/rules/common.smk.
 
 
 include: "workflow/rules/common.smk"

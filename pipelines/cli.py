@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 from .config import REPO_ROOT, ParamsError, load_params
 from .errors import InputError
@@ -43,8 +44,8 @@ def run_stage(
     ``seed_index=K`` as a keyword; with ``folded``, ``--fold F`` (cross-validation fold F) gives
     ``fold=F`` (None without the option); each ``options`` entry ``name: choices`` adds
     ``--name`` (default the first choice), passed as the keyword ``name``; with ``parted``,
-    ``--part I/N`` (do only part I of N of the stage's clips, :func:`pipelines.ingest.clips.clip_part`)
-    gives ``part=(I, N)`` (None without the option).
+    ``--part I/N`` (do only part I of N of the stage's items, :func:`take_part`, into
+    :func:`part_path`) gives ``part=(I, N)`` (None without the option).
     """
     parser = stage_parser(description)
     if models:
@@ -77,6 +78,32 @@ def run_stage(
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def fan_out_jobs(params: dict) -> int:
+    """``cluster.fan_out``: jobs each per-item stage is split into (1 when the optional ``cluster``
+    section or the key is absent). Per-item stages: pose, stems and encodec (per clip),
+    audio_features (per piece) and motion_features (per sequence)."""
+    return int((params.get("cluster") or {}).get("fan_out") or 1)
+
+
+def take_part(items: Sequence, part: tuple[int, int] | None) -> list:
+    """The items of part ``(i, n)``: every n-th from the i-th (all with None), so n jobs share them
+    evenly and a part keeps its items when new ones are added at the end."""
+    if part is None:
+        return list(items)
+    i, n = part
+    return list(items)[i::n]
+
+
+def part_path(path: Path | str, part: tuple[int, int] | None) -> Path:
+    """Where part ``(i, n)`` of a stage writes ``path``: ``x.part<i>of<n>.json`` for a file
+    ``x.json``, ``x.part<i>of<n>`` for a folder ``x``; ``path`` itself with None."""
+    path = Path(path)
+    if part is None:
+        return path
+    tag = f".part{part[0]}of{part[1]}"
+    return path.with_name(f"{path.stem}{tag}{path.suffix}" if path.suffix else f"{path.name}{tag}")
 
 
 def _part(text: str) -> tuple[int, int]:

@@ -106,13 +106,35 @@ def validate_params(params: dict, *, source: str = "params.yaml") -> dict:
     return params
 
 
+def yaml_error_line(source: str, exc: yaml.YAMLError) -> str:
+    """One line for a YAML syntax error: ``<source>: line N, column M: <problem> (<context>)``."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
+    context = getattr(exc, "context", None)
+    if context and getattr(exc, "context_mark", None) and exc.context_mark is not mark:
+        context = f"{context} at line {exc.context_mark.line + 1}"
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"{source}: {where}{problem}" + (f" ({context})" if context else "")
+
+
 def load_params(path: str | Path = "params.yaml") -> dict:
-    """Read and validate ``params.yaml``."""
+    """Read and validate ``params.yaml``.
+
+    Raises
+    ------
+    ParamsError
+        With one line: the file and what is wrong (a YAML syntax error with its line and column,
+        or the bad key, see :func:`validate_params`).
+    """
     path = Path(path)
     try:
-        params = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ParamsError(f"{path}: cannot read: {exc}") from exc
+        params = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        raise ParamsError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ParamsError(f"{path}: not UTF-8 text: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ParamsError(yaml_error_line(str(path), exc)) from exc
     return validate_params(params or {}, source=str(path))
 
 

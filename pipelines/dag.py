@@ -17,12 +17,11 @@ from pathlib import Path
 
 import yaml
 
-from .cli import n_workers
+from .cli import fan_out_jobs, n_workers, part_path
 from .codedeps import module_files
 from .config import REPO_ROOT, Paths, aistpp_location, load_params, runs, seed_indices
 from .data.generation_files import GENERATE_VARIANTS, generation_results, generator_files, tokenizer_files
 from .files import atomic_file
-from .ingest.clips import clip_jobs, summary_file
 from .models.registry import LEARNED, MOTIONBEAT, RETRIEVAL_MODELS, motionbeat_name
 
 #: Snakemake report captions (workflow/report/<name>.rst) of the outputs that carry one.
@@ -116,7 +115,7 @@ def ingest_stages(params: dict) -> list[Stage]:
 
     Per-clip results live in the clip folders, which are not declared outputs (Snakemake and
     DVC delete outputs before rerunning a stage); each stage's declared output is its summary
-    file, and a rerun redoes only the clips whose stage params changed. With ``cluster.clip_jobs``
+    file, and a rerun redoes only the clips whose stage params changed. With ``cluster.fan_out``
     N > 1 each per-clip stage fans out (:func:`fan_out`).
     """
     clips = Paths(params).clips
@@ -131,6 +130,7 @@ def ingest_stages(params: dict) -> list[Stage]:
             [str(clips / "pose_summary.json")],
             requires=["requirements-pose.txt"],
             env="pose",
+            threads=n_workers(params),
         ),
         Stage(
             "stems",
@@ -149,30 +149,41 @@ def ingest_stages(params: dict) -> list[Stage]:
             gpu=True,
         ),
     ]
-    jobs = clip_jobs(params)
-    return per_clip[:1] + [s for stage in per_clip[1:] for s in fan_out(stage, jobs=jobs)]
+    jobs = fan_out_jobs(params)
+    return per_clip[:1] + [
+        s for stage in per_clip[1:] for s in fan_out(stage, jobs=jobs, what=Path(stage.outs[0]).stem)
+    ]
 
 
-def fan_out(stage: Stage, *, jobs: int) -> list[Stage]:
-    """A per-clip stage as ``jobs`` part stages ``<name>_part<I>`` (``--part I/N``, each writing its
-    part of the summary) and stage ``<name>`` (:mod:`pipelines.stages.gather_clips`) joining them into
-    the summary the later stages read; with one job, the stage itself."""
+def fan_out(stage: Stage, *, jobs: int, what: str, inputs: list[str] | None = None) -> list[Stage]:
+    """A per-item stage as ``jobs`` part stages ``<name>_part<I>`` (``--part I/N``, each writing its
+    part of the output: :func:`pipelines.cli.part_path`) and stage ``<name>``
+    (:mod:`pipelines.stages.gather_parts` ``--what what``) joining them into the output the later
+    stages read (``inputs``: what the gather reads besides the parts); with one job, the stage itself."""
     if jobs <= 1:
         return [stage]
-    summary = Path(stage.outs[0])
-    name = summary.stem
-    parts = [
-        replace(
-            stage,
-            name=f"{stage.name}_part{i}",
-            outs=[str(summary_file(summary.parent, name, (i, jobs)))],
-            module=stage.module or stage.name,
-            args=f"--part {i}/{jobs}",
+    out = stage.outs[0]
+    parts = []
+    for i in range(jobs):
+        part_out = str(part_path(out, (i, jobs)))
+        parts.append(
+            replace(
+                stage,
+                name=f"{stage.name}_part{i}",
+                outs=[part_out],
+                out_dirs=[part_out] if stage.out_dirs else [],
+                module=stage.module or stage.name,
+                args=f"--part {i}/{jobs}",
+            )
         )
-        for i in range(jobs)
-    ]
     gather = Stage(
-        stage.name, [p.outs[0] for p in parts], [], [str(summary)], module="gather_clips", args=f"--summary {name}"
+        stage.name,
+        [p.outs[0] for p in parts] + list(inputs or []),
+        [],
+        [out],
+        out_dirs=list(stage.out_dirs),
+        module="gather_parts",
+        args=f"--what {what}",
     )
     return parts + [gather]
 
@@ -205,6 +216,18 @@ def stages(params: dict) -> dict[str, Stage]:
     # lives in the clip folders, which only the pose summary's checksums track
     grid = ["youtube.fps", "youtube.window_seconds"] if ds == "youtube" else []
     motion_src = source + ([str(p.clips / "pose_summary.json")] if ds == "youtube" else [])
+    jobs = fan_out_jobs(params)
+    features = Stage(
+        "audio_features", [index] + source, ["audio", "on_error"] + grid, [afeat], out_dirs=[afeat], threads=workers
+    )
+    motion = Stage(
+        "motion_features",
+        [index] + motion_src,
+        ["motion", "on_error"] + grid,
+        [mfeat],
+        out_dirs=[mfeat],
+        threads=workers,
+    )
     all_stages += [
         Stage(
             "acquire",
@@ -214,17 +237,8 @@ def stages(params: dict) -> dict[str, Stage]:
             out_dirs=acquire_outs,
             threads=workers,
         ),
-        Stage(
-            "audio_features", [index] + source, ["audio", "on_error"] + grid, [afeat], out_dirs=[afeat], threads=workers
-        ),
-        Stage(
-            "motion_features",
-            [index] + motion_src,
-            ["motion", "on_error"] + grid,
-            [mfeat],
-            out_dirs=[mfeat],
-            threads=workers,
-        ),
+        *fan_out(features, jobs=jobs, what="audio_features", inputs=[index]),
+        *fan_out(motion, jobs=jobs, what="motion_features", inputs=[index]),
         Stage("windows", [index, afeat, mfeat], ["windows", "alignment", "on_error"] + grid, [win], out_dirs=[win]),
         Stage(
             "shards",

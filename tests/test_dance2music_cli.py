@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from pipelines.config import REPO_ROOT, motion_fps
+from pipelines.data.generation import RHYTHM_CHANNELS
 from pipelines.ingest.youtube import ffmpeg_exe
 from pipelines.models.audio_tokenizer import token_layout
 from pipelines.models.dance2music import PoseToAudio
@@ -21,11 +22,13 @@ pytestmark = pytest.mark.slow
 
 
 def _checkpoint(path, params, *, joints: int, fps: float):
-    """A generator with random weights for a skeleton of ``joints`` joints at ``fps`` (the command's
-    plumbing does not depend on what the weights learned)."""
+    """A generator with random weights for a skeleton of ``joints`` joints at ``fps``, with the rhythm
+    channels and the aligned decoder input (the command's plumbing does not depend on what the
+    weights learned)."""
     layout = token_layout(params)
     arch = {
-        "pose_dim": joints * 6,
+        "pose_dim": joints * 6 + RHYTHM_CHANNELS,
+        "aligned": True,
         "pose_fps": float(fps),
         "width": 16,
         "heads": 2,
@@ -48,7 +51,7 @@ def _checkpoint(path, params, *, joints: int, fps: float):
         model="generate",
         arch=arch,
         layout=layout,
-        params={"generate": cfg, "seed": 0, "dataset": params["dataset"]},
+        params={"generate": cfg, "seed": 0, "dataset": params["dataset"], "kinetic_min_separation_s": 0.2},
     )
 
 

@@ -2,7 +2,8 @@
 
 Prints a table and writes ``results/bench_ingest.json``:
 
-- pose: MediaPipe frames/s on one core (run in ``.venv-pose``);
+- pose: MediaPipe frames/s on one core (run in ``.venv-pose``), and the pose stage's clip loop on
+  4 copies of the clip with 1 and 2 worker processes (clips/s, speed-up);
 - stem separation (HPSS; HT-Demucs and Spleeter 4 stems with random weights of the real
   architectures, Spleeter run in ``.venv-spleeter``) and EnCodec encoding (24 kHz architecture,
   random weights: the speed of the real network, not of trained weights), × real time;
@@ -63,6 +64,46 @@ def bench_pose(clip: Path) -> dict:
         return {"skipped": got}
     frames, seconds = got
     return {"frames": int(frames), "seconds": round(seconds, 2), "frames_per_second": round(frames / seconds, 1)}
+
+
+def bench_pose_workers(clip: Path, *, clips: int = 4, workers: tuple[int, ...] = (1, 2)) -> dict:
+    """The pose stage's per-clip loop (:func:`pipelines.stages.pose.process_clips`) on ``clips``
+    copies of the clip, with each number of worker processes: clips per second and the speed-up."""
+    code = (
+        "import sys, time, shutil, tempfile; from pathlib import Path; "
+        "from pipelines.config import REPO_ROOT, load_params; from pipelines.stages.pose import process_clips; "
+        "cfg = load_params(REPO_ROOT / 'params.yaml')['pose']; video = Path(sys.argv[1]); out = []\n"
+        f"for w in {tuple(workers)!r}:\n"
+        "    with tempfile.TemporaryDirectory() as tmp:\n"
+        f"        for k in range({clips}):\n"
+        "            d = Path(tmp) / f'clip_{k}_0'; d.mkdir(); shutil.copy(video, d / 'video.mp4')\n"
+        "        t = time.perf_counter(); process_clips(Path(tmp), cfg, workers=w); out.append(time.perf_counter() - t)\n"
+        "print(*out)"
+    )
+    python = REPO_ROOT / ".venv-pose" / "bin" / "python"
+    if not python.exists():
+        return {"skipped": f"{python} missing (make setup)"}
+    run = subprocess.run(
+        [str(python), "-c", code, str(clip / "video.mp4")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        check=True,
+    )
+    seconds = [float(x) for x in run.stdout.split()[-len(workers) :]]
+    return {
+        "clips": clips,
+        "rows": [
+            {
+                "workers": w,
+                "seconds": round(s, 1),
+                "clips_per_second": round(clips / s, 3),
+                "speed_up": round(seconds[0] / s, 2),
+            }
+            for w, s in zip(workers, seconds)
+        ],
+    }
 
 
 def bench_hpss(y: np.ndarray, sr: int) -> dict:
@@ -174,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "clip": str(clip),
         "pose": bench_pose(clip),
+        "pose_workers": bench_pose_workers(clip),
         "hpss": bench_hpss(y24, 24000),
         "demucs": bench_demucs(y24, 24000),
         "spleeter": bench_spleeter(clip),
@@ -182,6 +224,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     rows = [
         ("pose, MediaPipe (frames/s, 1 thread)", result["pose"].get("frames_per_second", "n/a")),
+        *(
+            (f"pose stage, {r['workers']} worker(s) (clips/s, speed-up)", f"{r['clips_per_second']} {r['speed_up']}x")
+            for r in result["pose_workers"].get("rows", [])
+        ),
         ("stems, HPSS (x real time)", result["hpss"]["x_realtime"]),
         ("stems, HT-Demucs (x real time)", result["demucs"]["x_realtime"]),
         ("stems, Spleeter 4 stems (x real time)", result["spleeter"].get("x_realtime", "n/a")),

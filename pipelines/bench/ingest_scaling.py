@@ -1,16 +1,17 @@
 """Wall time of the YouTube ingestion stages on a local SLURM cluster with 1 and 2 job slots.
 
-``python -m pipelines.bench.ingest_scaling [--clips 8] [--clip-jobs 4] [--slots 1 2]``
+``python -m pipelines.bench.ingest_scaling [--clips 16] [--fan-out 2] [--slots 1 2]``
 
 Builds a workflow copy in a temporary folder whose clip list cuts ``--clips`` 5-s clips from
 copies of the real sample video (``../shared/data/youtube/clip_0_0/video.mp4``), with HPSS stems
-and EnCodec's 24 kHz architecture with random weights (offline), and ``cluster.clip_jobs`` =
-``--clip-jobs`` so each per-clip stage (pose, stems, encodec) fans out into that many jobs plus
+and EnCodec's 24 kHz architecture with random weights (offline), and ``cluster.fan_out`` =
+``--fan-out`` so each per-clip stage (pose, stems, encodec) fans out into that many jobs plus
 a gather. For each ``--slots`` S it starts a single-node SLURM (:mod:`pipelines.tools.local_slurm`,
 ``--cpus S`` so at most S one-CPU jobs run at once), runs the ingestion part of the DAG (clip list
 → clips → pose, stems → EnCodec codes) through ``snakemake --profile workflow/profiles/slurm``
 from a clean state, and stops the cluster. Prints wall seconds per slot count, the speed-up and
-the number of jobs, with the number of jobs a 1000-clip list makes at ``clip_jobs`` 1000, and
+the number of jobs, the same ingestion without SLURM (``snakemake --cores S``: the work without
+the executor's latency), the number of jobs a 1000-clip list makes at ``fan_out`` 1000, and
 writes ``results/bench_ingest_scaling.json``. Root only (slurmd starts the jobs as root).
 """
 
@@ -52,7 +53,7 @@ def _random_encodec(path: Path) -> None:
     model.save_pretrained(path)
 
 
-def workflow_copy(tmp: Path, *, video: Path, clips: int, clip_jobs: int, encodec: Path) -> Path:
+def workflow_copy(tmp: Path, *, video: Path, clips: int, fan_out: int, encodec: Path) -> Path:
     """A workflow folder whose YouTube clip list makes ``clips`` 5-s clips of copies of ``video``."""
     work = tmp / "wf"
     work.mkdir()
@@ -72,7 +73,7 @@ def workflow_copy(tmp: Path, *, video: Path, clips: int, clip_jobs: int, encodec
     params["youtube"].update(links=str(tmp / "links.csv"), target="data/youtube/clips")
     params["stems"]["backend"] = "hpss"
     params["encodec"]["model"] = str(encodec)
-    params["cluster"]["clip_jobs"] = clip_jobs
+    params["cluster"]["fan_out"] = fan_out
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return work
 
@@ -100,10 +101,34 @@ def run_on_slurm(work: Path, *, slots: int, cluster_root: Path) -> dict:
     return {"slots": slots, "wall_s": round(wall, 1), "slurm_jobs": n_jobs}
 
 
+def run_locally(work: Path, *, cores: int) -> dict:
+    """The same ingestion without SLURM (``snakemake --cores``), from a clean state: the work itself,
+    without the executor's submission and status-check latency."""
+    shutil.rmtree(work / "data", ignore_errors=True)
+    shutil.rmtree(work / ".snakemake", ignore_errors=True)
+    targets = ["data/youtube/clips/pose_summary.json", "data/youtube/clips/codes_summary.json"]
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    t = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", str(cores), *targets],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"snakemake failed:\n{out.stderr[-3000:]}")
+    return {"cores": cores, "wall_s": round(time.perf_counter() - t, 1)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", type=int, default=8)
-    parser.add_argument("--clip-jobs", type=int, default=4)
+    parser.add_argument("--clips", type=int, default=16)
+    parser.add_argument("--fan-out", type=int, default=2)
     parser.add_argument("--slots", type=int, nargs="+", default=[1, 2])
     parser.add_argument(
         "--video", type=Path, default=REPO_ROOT.parent / "shared" / "data" / "youtube" / "clip_0_0" / "video.mp4"
@@ -112,30 +137,34 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ingest_scaling_") as tmp:
         tmp = Path(tmp)
         _random_encodec(tmp / "encodec")
-        work = workflow_copy(tmp, video=args.video, clips=args.clips, clip_jobs=args.clip_jobs, encodec=tmp / "encodec")
+        work = workflow_copy(tmp, video=args.video, clips=args.clips, fan_out=args.fan_out, encodec=tmp / "encodec")
         rows = [run_on_slurm(work, slots=s, cluster_root=tmp / f"cluster{s}") for s in args.slots]
+        local = [run_locally(work, cores=s) for s in args.slots]
     params = load_params(REPO_ROOT / "params.yaml")
     params.update(dataset="youtube")
-    params["cluster"]["clip_jobs"] = 1000
+    params["cluster"]["fan_out"] = 1000
     per_1000 = sum(1 for name in stages(params) if name.split("_part")[0] in INGEST)
     base = rows[0]["wall_s"]
     for r in rows:
         r["speed_up"] = round(base / r["wall_s"], 2)
     result = {
         "clips": args.clips,
-        "clip_jobs": args.clip_jobs,
+        "fan_out": args.fan_out,
         "machine": f"{os.cpu_count()} cores",
         "rows": rows,
-        "jobs_for_1000_clips_at_clip_jobs_1000": per_1000,
+        "local": local,
+        "jobs_for_1000_clips_at_fan_out_1000": per_1000,
     }
     print(
-        f"YouTube ingestion ({args.clips} clips of 5 s, clip_jobs {args.clip_jobs}) on a local SLURM, {os.cpu_count()} cores"
+        f"YouTube ingestion ({args.clips} clips of 5 s, fan_out {args.fan_out}) on a local SLURM, {os.cpu_count()} cores"
     )
     for r in rows:
         print(
             f"  {r['slots']} job slot(s): {r['wall_s']:>7.1f} s  ({r['slurm_jobs']} SLURM jobs, speed-up {r['speed_up']:.2f}x)"
         )
-    print(f"  a 1000-clip list at clip_jobs 1000: {per_1000} ingestion jobs (the clip list, 3 x 1000 parts, 3 gathers)")
+    for r in local:
+        print(f"  without SLURM, snakemake --cores {r['cores']}: {r['wall_s']:>7.1f} s")
+    print(f"  a 1000-clip list at fan_out 1000: {per_1000} ingestion jobs (the clip list, 3 x 1000 parts, 3 gathers)")
     out = REPO_ROOT / "results" / "bench_ingest_scaling.json"
     print(f"wrote {write_json(out, result)}")
     return 0

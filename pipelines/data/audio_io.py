@@ -58,7 +58,20 @@ def wav_truncation(path: Path) -> str | None:
     return "truncated: no data chunk"
 
 
-def read_audio_mono(path: str | Path, *, min_sample_rate: int, min_seconds: float) -> tuple[np.ndarray, int]:
+#: Music whose peak stays below this level, dBFS, is refused as silent (``min_peak_dbfs``): -60 dBFS
+#: is 1/1000 of full scale, far below any mastered music yet above dither and codec noise.
+SILENT_PEAK_DBFS = -60.0
+
+
+def peak_dbfs(y: np.ndarray) -> float:
+    """Peak level of samples in [-1, 1], dB relative to full scale (``-inf`` for digital silence)."""
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    return 20.0 * np.log10(peak) if peak > 0 else float("-inf")
+
+
+def read_audio_mono(
+    path: str | Path, *, min_sample_rate: int, min_seconds: float, min_peak_dbfs: float | None = None
+) -> tuple[np.ndarray, int]:
     """Read an audio file as mono float32.
 
     Parameters
@@ -69,6 +82,10 @@ def read_audio_mono(path: str | Path, *, min_sample_rate: int, min_seconds: floa
         Refuse files sampled below this rate, Hz.
     min_seconds : float
         Refuse files shorter than this, seconds.
+    min_peak_dbfs : float, optional
+        Refuse files whose peak is below this level, dBFS, as silent (music callers pass
+        :data:`SILENT_PEAK_DBFS`); None (the default) accepts silence, e.g. a clip's stem that
+        may legitimately be empty.
 
     Returns
     -------
@@ -80,7 +97,7 @@ def read_audio_mono(path: str | Path, *, min_sample_rate: int, min_seconds: floa
     Raises
     ------
     InputError
-        Missing, empty, truncated or undecodable file; too low a rate; too short.
+        Missing, empty, truncated or undecodable file; too low a rate; too short; silent.
     """
     path = Path(path)
     if not path.is_file():
@@ -105,4 +122,8 @@ def read_audio_mono(path: str | Path, *, min_sample_rate: int, min_seconds: floa
         raise InputError(path, f"audio is {y.size / sr:.2f} s long, shorter than the minimum {min_seconds} s")
     if not np.all(np.isfinite(y)):
         raise InputError(path, "audio holds NaN or infinite samples")
+    if min_peak_dbfs is not None:
+        level = peak_dbfs(y)
+        if level < min_peak_dbfs:
+            raise InputError(path, f"silent: peak {level:.1f} dBFS is below {min_peak_dbfs:g} dBFS")
     return np.ascontiguousarray(y, dtype=np.float32), int(sr)

@@ -56,8 +56,14 @@ def parse_aist_name(name: str) -> dict:
 
 
 def read_name_list(path: Path) -> list[str]:
-    """Names one per line; blank lines and a missing trailing newline are fine."""
-    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    """Names one per line; blank lines, a missing trailing newline and a UTF-8 byte-order mark
+    (which would otherwise stick to the first name) are fine. Raises :class:`InputError` on a
+    file that is not UTF-8 text."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not UTF-8 text: {exc}") from exc
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def derive_split(names: list[str], *, fraction: float, seed: int, key=lambda n: n) -> set[str]:
@@ -204,6 +210,40 @@ def index_aist_layout(
     return rows, excluded, info
 
 
+def read_musictodance_config(path: Path) -> tuple[int, int]:
+    """``(start_position, end_position)`` of a MusicToDance ``config.json``: the music frames
+    (25 fps) where the dance starts and ends. The release's skeletons hold the dance from
+    ``start_position`` on and stop a few frames before ``end_position`` (1 to 56 frames early
+    in the 35 public dances with both files), so the motion needs no cut; ``start_position`` is
+    the music time of motion frame 0.
+
+    Raises
+    ------
+    InputError
+        Naming ``path``: unreadable JSON, a missing or non-integer position, a negative start,
+        or an end not after the start.
+    """
+    try:
+        cfg = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError) as exc:
+        raise InputError(path, f"unreadable config.json: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(cfg, dict):
+        raise InputError(path, f"expected a JSON object with start_position and end_position, got {type(cfg).__name__}")
+    positions = []
+    for key in ("start_position", "end_position"):
+        value = cfg.get(key)
+        integral = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        if isinstance(value, bool) or not integral:
+            raise InputError(path, f"needs an integer {key} (music frame at 25 fps), got {value!r}")
+        positions.append(int(value))
+    start, end = positions
+    if start < 0:
+        raise InputError(path, f"start_position {start} is negative")
+    if end <= start:
+        raise InputError(path, f"end_position {end} is not after start_position {start}")
+    return start, end
+
+
 def index_musictodance(
     root: Path,
     *,
@@ -227,10 +267,9 @@ def index_musictodance(
             skips.handle(d.name, InputError(d, f"missing {', '.join(missing)}"))
             continue
         try:
-            cfg = json.loads((d / "config.json").read_text())
-            start = int(cfg["start_position"])
-        except (ValueError, KeyError, TypeError) as exc:
-            skips.handle(d.name, InputError(d / "config.json", f"needs an integer start_position: {exc}"))
+            start, _ = read_musictodance_config(d / "config.json")
+        except InputError as err:
+            skips.handle(d.name, err)
             continue
         good.append((d, start))
     split_of, val_source = assign_splits(
@@ -319,8 +358,16 @@ def index_youtube(
         if not pose.is_file() or not quality.is_file():
             skips.handle(c["clip"], InputError(pose, "no pose for this clip (run stage pose)"))
             continue
-        if drop_glitchy and json.loads(quality.read_text()).get("glitchy"):
-            excluded.append({"item": c["clip"], "path": str(quality), "reason": "flagged glitchy by the pose stage"})
+        q = json.loads(quality.read_text()) if drop_glitchy else {}
+        if q.get("glitchy"):
+            flags = "; ".join(q.get("flags", []))
+            excluded.append(
+                {
+                    "item": c["clip"],
+                    "path": str(quality),
+                    "reason": "flagged glitchy by the pose stage" + (f" ({flags})" if flags else ""),
+                }
+            )
             continue
         rows.append(
             {

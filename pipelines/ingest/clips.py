@@ -16,31 +16,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..cli import part_path, take_part
 from ..files import atomic_file, sha256_file
 
 log = logging.getLogger(__name__)
 
 
-def clip_jobs(params: dict) -> int:
-    """``cluster.clip_jobs``: jobs each per-clip stage is split into (1 when the optional ``cluster``
-    section or the key is absent)."""
-    return int((params.get("cluster") or {}).get("clip_jobs") or 1)
-
-
-def clip_part(clips: Sequence[Path], part: tuple[int, int] | None) -> list[Path]:
-    """The clips of part ``(i, n)``: every n-th of the sorted list from the i-th (all with None), so
-    n jobs share the clips evenly and each part's list stays put when clips are added at the end."""
-    if part is None:
-        return list(clips)
-    i, n = part
-    return list(clips)[i::n]
-
-
 def summary_file(clips_dir: Path, name: str, part: tuple[int, int] | None = None) -> Path:
     """``<clips_dir>/<name>.json``, the stage's summary, or with ``part`` (i, n) the part's own
-    ``<name>.part<i>of<n>.json`` (stage ``gather_clips`` joins those)."""
-    suffix = "" if part is None else f".part{part[0]}of{part[1]}"
-    return Path(clips_dir) / f"{name}{suffix}.json"
+    ``<name>.part<i>of<n>.json`` (stage ``gather_parts`` joins those)."""
+    return part_path(Path(clips_dir) / f"{name}.json", part)
 
 
 def gather_summaries(clips_dir: Path, name: str, *, parts: int) -> list[dict]:
@@ -54,6 +39,12 @@ def gather_summaries(clips_dir: Path, name: str, *, parts: int) -> list[dict]:
             raise InputError(path, f"part {i} of {parts} has not run (its stage writes this file)")
         rows += json.loads(path.read_text())
     return sorted(rows, key=lambda r: r["clip"])
+
+
+def _process_one(job: tuple) -> None:
+    process, clip, stage, stamp = job
+    process(clip, None)
+    mark_clip_done(clip, stage, stamp)
 
 
 def clip_done(clip_dir: Path, stage: str, cfg: dict, outputs: Sequence[str], inputs: Sequence[str] = ()) -> bool:
@@ -88,19 +79,27 @@ def run_per_clip(
     process: Callable[[Path, Any], None],
     load: Callable[[], Any] | None = None,
     part: tuple[int, int] | None = None,
+    workers: int = 1,
 ) -> list[dict]:
     """Run ``process(clip_dir, model)`` on every clip with ``input_name`` not yet done with ``stamp``
-    (with ``part``, only the clips of that part: :func:`clip_part`).
+    (with ``part``, only the clips of that part: :func:`pipelines.cli.take_part`). With ``workers`` > 1
+    and no shared model (``load`` None), that many clips run at a time in worker processes
+    (``process`` must then be picklable: a top-level function or a partial of one).
 
     ``load`` builds the model once, and only when some clip needs it. Returns one row per clip:
     ``clip``, ``reused`` (done earlier with the same stamp) and ``sha256`` of ``outputs[0]``, so a
     summary file built from the rows changes whenever a clip's output does (DVC hashes it).
     """
-    clips = clip_part(sorted(p.parent for p in Path(clips_dir).glob(f"clip_*/{input_name}")), part)
+    clips = take_part(sorted(p.parent for p in Path(clips_dir).glob(f"clip_*/{input_name}")), part)
     todo = [c for c in clips if not clip_done(c, stage, stamp, outputs, inputs=[input_name])]
-    model = load() if todo and load is not None else None
-    for clip in todo:
-        process(clip, model)
-        mark_clip_done(clip, stage, stamp)
+    if workers > 1 and load is None and len(todo) > 1:  # a process per clip at a time (the model is per process)
+        from ..cli import parallel_map
+
+        parallel_map(_process_one, [(process, clip, stage, stamp) for clip in todo], workers=workers)
+    else:
+        model = load() if todo and load is not None else None
+        for clip in todo:
+            process(clip, model)
+            mark_clip_done(clip, stage, stamp)
     log.debug("%s: %d clips processed, %d reused", stage, len(todo), len(clips) - len(todo))
     return [{"clip": c.name, "reused": c not in todo, "sha256": sha256_file(c / outputs[0])} for c in clips]

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import csv
 import logging
+import math
 import subprocess
 import tempfile
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, Skips
 from ..files import atomic_dir
 from .clips import clip_done, mark_clip_done
 
@@ -25,28 +26,59 @@ def parse_time(text: str) -> float:
         raise ValueError(f"not a HH:MM:SS time: {text!r}")
     seconds = 0.0
     for p in parts:
-        seconds = seconds * 60 + float(p)
+        try:
+            value = float(p)
+        except ValueError:
+            value = float("nan")
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"not a HH:MM:SS time: {text!r}")
+        seconds = seconds * 60 + value
     return seconds
 
 
-def read_links(path: Path) -> list[dict]:
-    """Rows of a clip list; the byte-order mark and blank lines are ignored."""
+def read_links(path: Path, skips: Skips | None = None) -> list[dict]:
+    """Rows of a clip list; the byte-order mark and blank lines are ignored.
+
+    A malformed row is an :class:`InputError` naming ``path``, the line and why; with ``skips``
+    it goes through the ``on_error`` policy instead (item ``clip_<row>``: listed and dropped under
+    ``skip``, raised under ``fail``). Each row is ``{"row", "line", "url", "start_s", "end_s"}``:
+    ``row`` numbers the CSV records from 0 (the clip names), ``line`` is the file's line.
+    """
     rows = []
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        for i, rec in enumerate(csv.reader(fh)):
-            if not rec or not "".join(rec).strip():
-                continue
-            if len(rec) != 3:
-                raise InputError(path, f"line {i + 1}: expected url,start,end, got {len(rec)} fields")
-            url, start, end = (x.strip() for x in rec)
-            try:
-                s, e = parse_time(start), parse_time(end)
-            except ValueError as exc:
-                raise InputError(path, f"line {i + 1}: {exc}") from exc
-            if e <= s:
-                raise InputError(path, f"line {i + 1}: end {end} is not after start {start}")
-            rows.append({"row": i, "url": url, "start_s": s, "end_s": e})
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            for i, rec in enumerate(reader):
+                if not rec or not "".join(rec).strip():
+                    continue
+                try:
+                    rows.append({"row": i, "line": reader.line_num, **_parse_link(rec, reader.line_num)})
+                except ValueError as exc:
+                    err = InputError(path, str(exc))
+                    if skips is None:
+                        raise err from exc
+                    skips.handle(f"clip_{i}", err)
+    except FileNotFoundError as exc:
+        raise InputError(path, "clip list not found (youtube.links)") from exc
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(path, f"not a UTF-8 CSV of url,start,end rows: {exc}") from exc
     return rows
+
+
+def _parse_link(rec: list[str], line: int) -> dict:
+    """``url,start,end`` fields -> url and times in seconds; ValueError saying which line and why."""
+    if len(rec) != 3:
+        raise ValueError(f"line {line}: expected url,start,end, got {len(rec)} fields")
+    url, start, end = (x.strip() for x in rec)
+    if not url:
+        raise ValueError(f"line {line}: empty url")
+    try:
+        s, e = parse_time(start), parse_time(end)
+    except ValueError as exc:
+        raise ValueError(f"line {line}: {exc}") from exc
+    if e <= s:
+        raise ValueError(f"line {line}: end {end} is not after start {start}")
+    return {"url": url, "start_s": s, "end_s": e}
 
 
 def ffmpeg_exe() -> str:
@@ -149,7 +181,7 @@ def process_clip(row: dict, cfg: dict, target: Path, links_dir: Path = Path(".")
             if source is not None and not source.is_file():
                 raise FileNotFoundError(f"local file {source} not found")
             source = source or download_source(row["url"], Path(tmp))
-        except Exception as exc:  # yt-dlp raises many kinds; record, don't stop the run
+        except Exception as exc:  # yt-dlp raises many kinds; recorded, the stage applies on_error
             reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
             log.warning("%s: %s", row["url"], reason)
             return [{**base, "clip": f"clip_{row['row']}", "window": "", "status": "failed", "reason": reason}]

@@ -93,15 +93,24 @@ def audio_table(r: dict) -> tuple[list[str], list[list[str]]]:
 
 
 def margin_text(r: dict) -> str:
-    """The model's margins over the nearest neighbour with their intervals, as one sentence."""
-    parts = []
-    for key, m in r["margin_over_nearest_neighbour"].items():
-        verdict = "interval excludes 0" if m["excludes_zero"] else "interval includes 0"
-        parts.append(f"{key} {m['margin']:+.3f} [{m['interval'][0]:+.3f}, {m['interval'][1]:+.3f}] ({verdict})")
-    return (
-        "Model minus nearest neighbour, per window (model averaged over runs), 95 % paired bootstrap over windows "
-        "(lower is better for the errors and the rank; beat coverage is best near 1): " + "; ".join(parts) + "."
-    )
+    """The model's margins over the nearest neighbour (and the unigram, where evaluated) with their
+    intervals, one sentence each."""
+    out = []
+    for baseline in ("nearest_neighbour", "unigram"):
+        margins = r.get(f"margin_over_{baseline}")
+        if not margins:
+            continue
+        parts = []
+        for key, m in margins.items():
+            verdict = "interval excludes 0" if m["excludes_zero"] else "interval includes 0"
+            parts.append(f"{key} {m['margin']:+.3f} [{m['interval'][0]:+.3f}, {m['interval'][1]:+.3f}] ({verdict})")
+        out.append(
+            f"Model minus {baseline.replace('_', ' ')}, per window (model averaged over runs), 95 % paired bootstrap "
+            "over windows (lower is better for the errors and the rank; beat coverage is best near 1): "
+            + "; ".join(parts)
+            + "."
+        )
+    return " ".join(out)
 
 
 def generation_section(params: dict, doc: Doc) -> None:

@@ -22,6 +22,10 @@ motion frame ``i``. One ``<piece>.npz`` per music piece holds:
 
 Downbeats: librosa has no downbeat tracker, so bars are placed on the beat phase where the
 spectrum changes most (chords change on bar lines), over the candidate metres in params.
+
+``--part I/N`` (the DAG's ``audio_features_part<I>`` jobs when ``cluster.fan_out`` N > 1) does only
+every N-th piece from the I-th into ``features/audio.part<I>of<N>/``; stage ``gather_parts`` joins the
+parts into the folder one job would have written.
 """
 
 from __future__ import annotations
@@ -31,12 +35,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli import n_workers, parallel_map, run_stage
+from ..cli import n_workers, parallel_map, part_path, run_stage, take_part
 from ..config import Paths, audio_sample_rate, motion_fps
-from ..data.audio_io import read_audio_mono
+from ..data.audio_io import SILENT_PEAK_DBFS, read_audio_mono
+from ..data.items import index_pieces
 from ..errors import InputError, Skips
 from ..features.audio import audio_feature_kwargs, extract_audio_features, warm_up_jit
-from ..files import atomic_dir, read_csv
+from ..files import atomic_dir
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +50,12 @@ def _one_piece(job: tuple) -> tuple[str, str | None, InputError | None]:
     piece, audio_path, params, out_dir = job
     a = params["audio"]
     try:
-        y, sr_in = read_audio_mono(audio_path, min_sample_rate=a["min_sample_rate"], min_seconds=a["min_seconds"])
+        y, sr_in = read_audio_mono(
+            audio_path,
+            min_sample_rate=a["min_sample_rate"],
+            min_seconds=a["min_seconds"],
+            min_peak_dbfs=SILENT_PEAK_DBFS,  # digital silence is no music: 0 beats, tempo 0
+        )
     except InputError as err:
         return piece, None, err
     feats = extract_audio_features(y, sr_in=sr_in, **audio_feature_kwargs(params))
@@ -54,21 +64,20 @@ def _one_piece(job: tuple) -> tuple[str, str | None, InputError | None]:
     return piece, str(out), None
 
 
-def main(params: dict) -> None:
+def main(params: dict, *, part: tuple[int, int] | None = None) -> None:
     paths = Paths(params)
-    rows = read_csv(paths.index / "sequences.csv")
-    pieces = sorted({(r["piece"], r["audio_path"]) for r in rows})
+    todo = take_part(index_pieces(params), part)
     skips = Skips(params["on_error"])
     warm_up_jit(params)
-    with atomic_dir(paths.audio_features) as tmp:
-        results = parallel_map(_one_piece, [(p, a, params, tmp) for p, a in pieces], workers=n_workers(params))
+    with atomic_dir(part_path(paths.audio_features, part)) as tmp:
+        results = parallel_map(_one_piece, [(p, a, params, tmp) for p, a in todo], workers=n_workers(params))
         for piece, _, err in results:
             if err is not None:
                 skips.handle(piece, err)
         skips.write(tmp / "skipped.csv")
     log.info(
         "audio features: %d pieces at %d Hz (%d fps), %d skipped",
-        len(pieces) - len(skips.rows),
+        len(todo) - len(skips.rows),
         audio_sample_rate(params),
         motion_fps(params),
         len(skips.rows),
@@ -76,4 +85,4 @@ def main(params: dict) -> None:
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_stage(main, __doc__.splitlines()[0]))
+    raise SystemExit(run_stage(main, __doc__.splitlines()[0], parted=True))

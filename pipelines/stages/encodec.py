@@ -12,9 +12,9 @@ Hugging Face id found in the local cache. With ``HF_HUB_OFFLINE=1`` nothing is f
 model that is not there fails with one line saying where to put it.
 :func:`decode_codes` turns codes back into a waveform.
 
-``--part I/N`` (the DAG's ``<stage>_part<I>`` jobs when ``cluster.clip_jobs`` N > 1) does only
+``--part I/N`` (the DAG's ``<stage>_part<I>`` jobs when ``cluster.fan_out`` N > 1) does only
 every N-th clip from the I-th and writes ``<target>/codes_summary.part<I>of<N>.json``; stage
-``gather_clips`` joins the parts into the summary one job would have written.
+``gather_parts`` joins the parts into the summary one job would have written.
 """
 
 from __future__ import annotations

@@ -23,8 +23,9 @@ real music itself is scored too, where a score does not need tokens.
   the genre probe by the main ``temporal`` retrieval model
   (:mod:`pipelines.evaluation.generated_music`; not for ``youtube``, where no retrieval model
   trains, nor when ``generate.seconds`` is shorter than its ``train.window_frames``).
-- **Margins**: model minus nearest neighbour per window (the model's value is the mean over its
-  runs), with a paired bootstrap interval over the windows (``evaluate.bootstrap_draws``).
+- **Margins**: model minus nearest neighbour, and model minus unigram, per window (the model's
+  value is the mean over its runs), with a paired bootstrap interval over the windows
+  (``evaluate.bootstrap_draws``).
 
 Writes ``results/<dataset>/generate/evaluation.json`` (a DVC metric) and
 ``results/<dataset>/generate/samples/``: for the first ``generate.samples`` test sequences one
@@ -303,26 +304,28 @@ def main(params: dict, *, variant: str = "main") -> None:
         target = result["runs"][name] if name in result["runs"] else result["baselines"].setdefault(name, {})
         target["audio"] = summarize_audio(scores)
         log.info("%s: %s", name, {k: round(v, 3) for k, v in target["audio"].items() if isinstance(v, float)})
-    # the model over its runs, and its margin over the nearest neighbour per window
-    model_stats, margins = {}, {}
+    # the model over its runs, and its margins over the nearest neighbour and the unigram per window
+    model_stats, margins = {}, {"nearest_neighbour": {}, "unigram": {}}
     for key in (k for k in AUDIO_SCORES if k in per_window["nearest_neighbour"]):
         per_run = [float(np.nanmean(per_window[r][key])) for r in runs]
         model_stats[key] = mean_std(per_run)
         model_mean = np.mean([per_window[r][key] for r in runs], axis=0)
-        ok = np.isfinite(model_mean) & np.isfinite(per_window["nearest_neighbour"][key])
-        a, b = model_mean[ok], per_window["nearest_neighbour"][key][ok]
-        interval = paired_bootstrap_ci(a, b, draws=ecfg["bootstrap_draws"], seed=params["seed"])
-        margins[key] = {
-            "margin": float(a.mean() - b.mean()),
-            "interval": interval,
-            "excludes_zero": excludes_zero(interval),
-            "windows": int(ok.sum()),
-        }
+        for baseline, out in margins.items():
+            ok = np.isfinite(model_mean) & np.isfinite(per_window[baseline][key])
+            a, b = model_mean[ok], per_window[baseline][key][ok]
+            interval = paired_bootstrap_ci(a, b, draws=ecfg["bootstrap_draws"], seed=params["seed"])
+            out[key] = {
+                "margin": float(a.mean() - b.mean()),
+                "interval": interval,
+                "excludes_zero": excludes_zero(interval),
+                "windows": int(ok.sum()),
+            }
     for part in ("teacher_forced", "free_running"):
         for key in ("cross_entropy", "perplexity", "accuracy"):
             model_stats[f"{part}_{key}"] = mean_std([result["runs"][r]["tokens"][part][key] for r in runs])
     result["model"] = model_stats
-    result["margin_over_nearest_neighbour"] = margins
+    result["margin_over_nearest_neighbour"] = margins["nearest_neighbour"]
+    result["margin_over_unigram"] = margins["unigram"]
     paths = generation_results(params, variant)
     if variant == "main":  # the report's samples: real, round trip, generated (run 0) and nearest neighbour
         tmp = paths["samples"].with_name(paths["samples"].name + ".tmp")

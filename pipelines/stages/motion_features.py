@@ -16,6 +16,10 @@ E = J − 1 bones of the dataset's :class:`~pipelines.data.skeleton.Skeleton`):
 ``scale_cm``       ()           the body unit in source units (cm for AIST++ / MusicToDance)
 ``fps``            ()           frames per second
 =================  ===========  ==============================================================
+
+``--part I/N`` (the DAG's ``motion_features_part<I>`` jobs when ``cluster.fan_out`` N > 1) does only
+every N-th sequence from the I-th into ``features/motion.part<I>of<N>/``; stage ``gather_parts`` joins the
+parts into the folder one job would have written.
 """
 
 from __future__ import annotations
@@ -25,12 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli import n_workers, parallel_map, run_stage
+from ..cli import n_workers, parallel_map, part_path, run_stage, take_part
 from ..config import Paths
 from ..data.datasets import load_keypoints
+from ..data.items import index_sequences
 from ..errors import InputError, Skips
 from ..features.motion import motion_features_for
-from ..files import atomic_dir, read_csv
+from ..files import atomic_dir
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +51,11 @@ def _one_sequence(job: tuple):
     return row["sequence"], None
 
 
-def main(params: dict) -> None:
+def main(params: dict, *, part: tuple[int, int] | None = None) -> None:
     paths = Paths(params)
-    rows = read_csv(paths.index / "sequences.csv")
+    rows = take_part(index_sequences(params), part)
     skips = Skips(params["on_error"])
-    with atomic_dir(paths.motion_features) as tmp:
+    with atomic_dir(part_path(paths.motion_features, part)) as tmp:
         for name, err in parallel_map(_one_sequence, [(r, params, tmp) for r in rows], workers=n_workers(params)):
             if err is not None:
                 skips.handle(name, err)
@@ -59,4 +64,4 @@ def main(params: dict) -> None:
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_stage(main, __doc__.splitlines()[0]))
+    raise SystemExit(run_stage(main, __doc__.splitlines()[0], parted=True))

@@ -22,9 +22,9 @@ Backends (``stems.backend``):
 Clips already done with the same backend params are skipped; ``<target>/stems_summary.json``
 lists every clip.
 
-``--part I/N`` (the DAG's ``<stage>_part<I>`` jobs when ``cluster.clip_jobs`` N > 1) does only
+``--part I/N`` (the DAG's ``<stage>_part<I>`` jobs when ``cluster.fan_out`` N > 1) does only
 every N-th clip from the I-th and writes ``<target>/stems_summary.part<I>of<N>.json``; stage
-``gather_clips`` joins the parts into the summary one job would have written.
+``gather_parts`` joins the parts into the summary one job would have written.
 """
 
 from __future__ import annotations

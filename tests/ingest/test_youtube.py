@@ -42,12 +42,14 @@ def test_real_clip_through_yt_dlp(shared_data, tmp_path):
         links.write_text(
             "\ufeff" + f"{srv.url}clip.mp4,00:00:00,00:00:10\n{srv.url}gone.mp4,00:00:00,00:00:05\n", encoding="utf-8"
         )
-        params = make_params(tmp_path)
+        params = make_params(tmp_path, on_error="skip")  # the unavailable clip is listed, the run goes on
         params["youtube"].update(links=str(links), target=str(tmp_path / "clips"))
         main(params)
         manifest = read_csv(tmp_path / "clips" / "manifest.csv")
         assert [m["status"] for m in manifest] == ["ok", "ok", "failed"]
         assert "404" in manifest[2]["reason"] or "Not Found" in manifest[2]["reason"]
+        (skipped,) = read_csv(tmp_path / "clips" / "skipped.csv")
+        assert skipped["item"] == "clip_1" and skipped["reason"].startswith(f"line 2: {srv.url}gone.mp4: ")
         for k in (0, 1):
             d = tmp_path / "clips" / f"clip_0_{k}"
             y, sr = sf.read(d / "audio.wav")

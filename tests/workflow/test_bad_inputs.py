@@ -59,6 +59,13 @@ def low_sample_rate(tree):
     return "audio_features", "mHO0", f, "sample rate 8000 Hz is below"
 
 
+def silent_wav(tree):
+    f = _wav(tree, "mHO2")  # a test piece: the train and val pieces are taken
+    info = sf.info(f)
+    sf.write(f, np.zeros(info.frames, np.float32), info.samplerate)
+    return "audio_features", "mHO2", f, "silent: peak -inf dBFS"
+
+
 def all_nan_motion(tree):
     name = _seq(tree, "mJB0")
     with open(_kp(tree, name), "wb") as fh:
@@ -96,6 +103,7 @@ CORRUPTIONS = [
     truncated_wav,
     empty_wav,
     low_sample_rate,
+    silent_wav,
     all_nan_motion,
     missing_keys,
     foreign_class,

@@ -1,14 +1,17 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 import soundfile as sf
+import yaml
 
 from pipelines.config import REPO_ROOT, Paths
 from pipelines.data import synthetic as syn
@@ -16,7 +19,7 @@ from pipelines.data.datasets import parse_aist_name
 from pipelines.data.torch_data import ShardDataset, shard_loader
 from pipelines.features.shards import verify_manifest
 from pipelines.files import read_csv
-from pipelines.stages import shards as shards_stage
+from pipelines.stages import windows as windows_stage
 
 from ..helpers import base_params, make_params, run_all, write_params
 
@@ -105,26 +108,88 @@ def test_same_seed_gives_byte_identical_shards(tiny_run, tmp_path):
         assert (Paths(tiny_run).shards / name).read_bytes() == (Paths(again).shards / name).read_bytes()
 
 
-def test_killed_shard_stage_leaves_no_half_shard_and_keeps_good_ones(tiny_run, monkeypatch):
-    p = Paths(tiny_run)
-    before = (p.shards / "manifest.json").read_text()
-    calls = []
-    real = shards_stage.write_shard
+#: Denser windows than tiny_run's: the shards stage then writes ~65 MB for ~5 s, so a kill lands mid-shard.
+DENSE_WINDOWS = [{"frames": 25, "stride": 5}, {"frames": 229, "stride": 8}, {"frames": 425, "stride": 20}]
 
-    def dying(path, *args, **kwargs):
-        calls.append(path)
-        if len(calls) == 2:
-            with open(path, "wb") as fh:
-                fh.write(b"half a shard")
-            raise KeyboardInterrupt("killed")
-        return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(shards_stage, "write_shard", dying)
-    with pytest.raises(KeyboardInterrupt):
-        shards_stage.main(tiny_run)
-    assert (p.shards / "manifest.json").read_text() == before
+def _dense_copy(tiny_run, root: Path) -> tuple[dict, Path]:
+    """tiny_run's sources and features under ``root`` with DENSE_WINDOWS (windows stage rerun);
+    tiny_run's shards are there as the previous output. Returns the params and their file."""
+    params = make_params(root, windows=DENSE_WINDOWS)
+    for name in ("raw", "index", "features", "shards"):
+        shutil.copytree(Paths(tiny_run).base / name, Paths(params).base / name)
+    windows_stage.main(params)
+    return params, write_params(root / "params.yaml", params)
+
+
+def _start_shards(params_file: Path, log: Path) -> tuple[subprocess.Popen, Path]:
+    """The shards stage as a process of its own, once it has made its temporary: (process, temporary)."""
+    folder = Path(yaml.safe_load(params_file.read_text())["data_dir"]) / "synthetic"
+    before = set(folder.glob(".shards.tmp-*"))
+    with open(log, "ab") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pipelines.stages.shards", "--params", str(params_file)],
+            cwd=REPO_ROOT,
+            stdout=fh,
+            stderr=fh,
+        )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        mine = [p for p in folder.glob(".shards.tmp-*") if p not in before and p.is_dir()]
+        if mine:
+            return proc, mine[0]
+        assert proc.poll() is None, f"the shards stage ended before writing anything:\n{log.read_text()}"
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    raise AssertionError(f"no temporary after 120 s:\n{log.read_text()}")
+
+
+def _leftovers(base: Path) -> list[str]:
+    return sorted(str(p.relative_to(base)) for p in base.rglob("*") if ".tmp-" in p.name or ".old-" in p.name)
+
+
+def test_sigkilled_shard_stage_keeps_the_last_good_output_and_leaves_no_temporary(tiny_run, tmp_path):
+    """The shards stage, run by hand as its own process, is killed with SIGKILL three times while
+    it writes its shards (no Python cleanup can run), then rerun to the end. After each kill the
+    previous shards are untouched and only that run's half-written temporary is left (the next
+    start removes the earlier one: kills never pile up); after the rerun no temporary is left and
+    the shards equal, byte for byte, those of an uninterrupted run on a copy of the same data."""
+    ref_params, ref_file = _dense_copy(tiny_run, tmp_path / "uninterrupted")
+    proc, _ = _start_shards(ref_file, tmp_path / "uninterrupted.log")
+    began = time.monotonic()
+    assert proc.wait(timeout=300) == 0, (tmp_path / "uninterrupted.log").read_text()
+    writing_s = time.monotonic() - began  # from its temporary to its end
+    ref = Paths(ref_params).shards
+
+    params, params_file = _dense_copy(tiny_run, tmp_path / "killed")
+    p = Paths(params)
+    previous = {f.name: f.read_bytes() for f in p.shards.iterdir()}
+    earlier = None
+    for fraction in (0.1, 0.4, 0.7):
+        proc, tmp = _start_shards(params_file, tmp_path / "killed.log")
+        time.sleep(fraction * writing_s)
+        assert proc.poll() is None, "the stage finished before the kill: make DENSE_WINDOWS denser"
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=60) == -signal.SIGKILL
+        assert [s.name for s in tmp.glob("*.h5")], "killed before writing a shard"
+        assert _leftovers(p.base) == [tmp.name]  # this run's, not the earlier runs' (removed at its start)
+        assert earlier is None or not earlier.exists()
+        assert {f.name: f.read_bytes() for f in p.shards.iterdir()} == previous and verify_manifest(p.shards) == []
+        earlier = tmp
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines.stages.shards", "--params", str(params_file)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert _leftovers(p.base) == [] and _leftovers(ref.parent) == []
+    assert sorted(f.name for f in p.shards.iterdir()) == sorted(f.name for f in ref.iterdir())
+    for f in ref.iterdir():
+        assert (p.shards / f.name).read_bytes() == f.read_bytes(), f.name
     assert verify_manifest(p.shards) == []
-    assert not [x for x in p.shards.parent.iterdir() if x.name.startswith(".shards")]
 
 
 def test_musictodance_pipeline_on_real_dances(mtd_root, tmp_path):

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from pipelines.config import REPO_ROOT
+from pipelines.data.generation import RHYTHM_CHANNELS
 from pipelines.files import read_csv
 from pipelines.ingest.youtube import ffmpeg_exe
 
@@ -64,7 +65,10 @@ def youtube_workflow(shared_data, tmp_path_factory):
         + "".join(f"{copy},00:00:00,00:00:05\n" for copy in copies.values())
     )
     _random_encodec_24khz(tmp / "encodec")
-    params = make_params(tmp, dataset="youtube")
+    params = make_params(tmp, dataset="youtube", on_error="skip")  # the missing video is listed, the run goes on
+    # the one real clip freezes after about a second (tests/ingest/test_pose.py): the pose stage
+    # flags it, so keep flagged clips here to run the pipeline on real video at all
+    params["datasets"]["youtube"]["drop_glitchy"] = False
     params["datasets"]["youtube"]["splits"] = {split: [str(copy)] for split, copy in copies.items()}
     params["generate"]["tokenizer"] = "encodec"  # dance to music on EnCodec codes (random weights of the real model)
     params.update(data_dir="data", results_dir="results", models_dir="models")
@@ -105,6 +109,8 @@ def test_clips_poses_codes_and_aligned_shards(youtube_workflow):
         ("clip_3_0", "ok"),
     ]
     assert "not found" in manifest[2]["reason"]
+    (skipped,) = read_csv(clips / "skipped.csv")
+    assert skipped["item"] == "clip_1" and skipped["reason"].startswith("line 2: missing/video.mp4: local file")
     for clip in ("clip_0_0", "clip_0_1"):
         with np.load(clips / clip / "pose.npz") as pose:
             assert pose["world"].shape == (120, 33, 3) and pose["detected"].shape == (120,)  # no frame dropped
@@ -128,7 +134,7 @@ def test_dance_to_music_trains_and_is_scored_on_the_clips(youtube_workflow, shar
     r = json.loads((work / "results" / "youtube" / "generate" / "evaluation.json").read_text())
     assert sorted(r["runs"]) == ["seed0", "seed1"] and (r["train_windows"], r["test_windows"]) == (2, 1)
     ckpt = torch.load(work / "models" / "youtube" / "generate" / "seed0.pt", weights_only=True)
-    assert ckpt["arch"]["pose_dim"] == 33 * 6 and ckpt["arch"]["pose_fps"] == 24
+    assert ckpt["arch"]["pose_dim"] == 33 * 6 + RHYTHM_CHANNELS and ckpt["arch"]["pose_fps"] == 24
     real = r["baselines"]["real"]["audio"]
     assert real["crossmodal"] is None and "no retrieval model" in real["why_not"] and 0 <= real["beat_align"] <= 1
     (sample,) = r["samples"]

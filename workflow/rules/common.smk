@@ -1,22 +1,25 @@
 import sys
 
-import yaml
-
 sys.path.insert(0, workflow.basedir)
 
-from pipelines.config import ParamsError, validate_params  # noqa: E402
+from pipelines.config import ParamsError, load_params  # noqa: E402
 from pipelines.dag import ablation_targets, final_targets, stages  # noqa: E402
 
+# params.yaml goes through pipelines.config.load_params before Snakemake's own `configfile:`, which
+# reports a YAML syntax error without its line: one line naming the file and the line or the key
 try:
-    validate_params(config, source="params.yaml")
+    PARAMS = load_params("params.yaml")
 except ParamsError as err:
     raise WorkflowError(str(err))
 
-with open(workflow.source_path("../../params.yaml")) as _fh:
-    if yaml.safe_load(_fh) != config:
-        raise WorkflowError(
-            "params.yaml is the only configuration: edit it instead of passing --config/--configfile"
-        )
+
+configfile: "params.yaml"
+
+
+if config != PARAMS:
+    raise WorkflowError(
+        "params.yaml is the only configuration: edit it instead of passing --config/--configfile"
+    )
 
 STAGES = stages(config)
 
