@@ -252,9 +252,14 @@ def render(params: dict) -> str:
     ]
     for results in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
         lines += dataset_section(results)
-    ingest = root / "bench_ingest.json"
-    if ingest.exists():
-        lines += [f"Ingestion benchmark `{ingest}`:", "", "```", ingest.read_text().strip()[:4000], "```", ""]
+    for name, title in (
+        ("bench_ingest.json", "Ingestion benchmark (`python -m pipelines.bench.ingest`)"),
+        ("bench_ingest_scaling.json", "Ingestion on a local SLURM, 1 and 2 job slots (`make bench-cluster`)"),
+        ("bench_noop.json", "No-op rerun after `make run` (`python -m pipelines.bench.noop`)"),
+    ):
+        path = root / name
+        if path.exists():
+            lines += [f"{title}, `{path}`:", "", "```", path.read_text().strip()[:4000], "```", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

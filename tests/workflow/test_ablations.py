@@ -5,6 +5,7 @@ import json
 import pytest
 
 from pipelines.config import Paths
+from pipelines.data.generation import RHYTHM_CHANNELS
 
 from ..helpers import make_params, run_all, run_models
 
@@ -26,9 +27,10 @@ def test_ablation_report_tabulates_each_variant_beside_the_temporal_baseline(tmp
     train_motionbeat.train(params, "motionbeat_no_phase", seed_index=0)
     evaluate_motionbeat.evaluate(params, "motionbeat_no_phase", seed_index=0)
     mclemcd.main(params, grid="ablation")
-    for k in range(params["generate"]["ablation"]["seeds"]):
-        train_generate.train(params, seed_index=k, variant="perceptual")
-    evaluate_generate.main(params, variant="perceptual")
+    for variant in ("perceptual", "no_rhythm"):
+        for k in range(params["generate"]["ablation"]["seeds"]):
+            train_generate.train(params, seed_index=k, variant=variant)
+        evaluate_generate.main(params, variant=variant)
     ablation_report.main(params)
     p = Paths(params)
     report = (p.results / "ablations" / "report.md").read_text()
@@ -40,6 +42,7 @@ def test_ablation_report_tabulates_each_variant_beside_the_temporal_baseline(tmp
         "## MCLEMCD",
         "## Dance to music",
         "| perceptual |",
+        "| no_rhythm |",
         "| nearest neighbour (baseline) |",
     ):
         assert row in report, row
@@ -52,3 +55,8 @@ def test_ablation_report_tabulates_each_variant_beside_the_temporal_baseline(tmp
         p.models / "generate" / "perceptual" / "seed0.pt"
     )  # the variant's runs log the perceptual term beside the cross-entropy
     assert perceptual["variant"] == "perceptual" and "perceptual" in perceptual["record"]["history"][0]
+    # without the rhythm inputs: no rhythm channels, no aligned decoder input
+    plain = evaluate_motionbeat.load_checkpoint(p.models / "generate" / "no_rhythm" / "seed0.pt")
+    main = evaluate_motionbeat.load_checkpoint(p.models / "generate" / "seed0.pt")
+    assert plain["variant"] == "no_rhythm" and not plain["arch"]["aligned"] and main["arch"]["aligned"]
+    assert plain["arch"]["pose_dim"] == main["arch"]["pose_dim"] - RHYTHM_CHANNELS
