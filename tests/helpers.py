@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,33 @@ def run_models(params: dict) -> None:
     evaluate_generate.main(params)
     summarize.main(params)
     report.main(params)
+
+
+#: What a copy of the workflow needs to run the DAG (Snakemake's files, the package, DVC's ignore list).
+WORKFLOW_FILES = ("Snakefile", "workflow", "pipelines", ".dvcignore")
+
+
+def copy_item(src: Path, dst: Path) -> None:
+    """Copy a file or a folder (without ``__pycache__``) to ``dst``."""
+    if src.is_dir():
+        shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, dst)
+
+
+def workflow_copy(work: Path, params: dict, *, extra: tuple[str, ...] = ()) -> Path:
+    """``work`` holding the workflow (:data:`WORKFLOW_FILES` and ``extra`` repository files) and
+    ``params`` as its params.yaml, for running Snakemake or DVC on it as a subprocess."""
+    work.mkdir(parents=True)
+    for item in WORKFLOW_FILES + tuple(extra):
+        copy_item(REPO_ROOT / item, work / item)
+    write_params(work / "params.yaml", params)
+    return work
+
+
+def tiny_dag_params(tmp_path: Path) -> dict:
+    """Tiny params whose outputs go under the workflow copy's own data/, results/ and models/."""
+    params = make_params(tmp_path, evaluate__seeds=1)
+    params["data_dir"], params["results_dir"], params["models_dir"] = "data", "results", "models"
+    return params

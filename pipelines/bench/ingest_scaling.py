@@ -31,26 +31,10 @@ import yaml
 from ..config import REPO_ROOT, load_params
 from ..dag import stages
 from ..files import write_json
+from ..ingest.encodec import save_random_encodec
 from ..tools import local_slurm
 
 INGEST = ("youtube_clips", "pose", "stems", "encodec")
-
-
-def _random_encodec(path: Path) -> None:
-    """EnCodec's 24 kHz architecture with random weights (codebooks spread around the encoder's outputs)."""
-    import torch
-    from transformers import EncodecConfig, EncodecModel
-
-    torch.manual_seed(0)
-    model = EncodecModel(EncodecConfig()).eval()
-    with torch.no_grad():
-        latent = model.encoder(0.1 * torch.randn(1, 1, 4 * 24000))[0].T
-        for layer in model.quantizer.layers:
-            spread = (latent - latent.mean(0)).std()
-            picks = latent[torch.randint(0, latent.shape[0], (layer.codebook.embed.shape[0],))]
-            layer.codebook.embed.copy_(picks + 0.5 * spread * torch.randn_like(picks))
-            latent = latent - latent.mean(0)
-    model.save_pretrained(path)
 
 
 def workflow_copy(tmp: Path, *, video: Path, clips: int, fan_out: int, encodec: Path) -> Path:
@@ -136,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="ingest_scaling_") as tmp:
         tmp = Path(tmp)
-        _random_encodec(tmp / "encodec")
+        save_random_encodec(tmp / "encodec")
         work = workflow_copy(tmp, video=args.video, clips=args.clips, fan_out=args.fan_out, encodec=tmp / "encodec")
         rows = [run_on_slurm(work, slots=s, cluster_root=tmp / f"cluster{s}") for s in args.slots]
         local = [run_locally(work, cores=s) for s in args.slots]

@@ -6,7 +6,6 @@ for byte, and then neither DVC nor Snakemake finds anything to run."""
 import hashlib
 import logging
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,14 +13,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.config import REPO_ROOT
-
-from ..helpers import make_params, write_params
+from ..helpers import WORKFLOW_FILES, copy_item, tiny_dag_params, workflow_copy
 
 pytestmark = pytest.mark.slow  # runs the whole (tiny) pipeline once
 
 #: What a clone of the repository holds (besides the virtual environment `make` builds).
-TRACKED = ("Snakefile", "workflow", "pipelines", ".dvcignore", "Makefile", "requirements.txt")
+MAKE_FILES = ("Makefile", "requirements.txt")  # make push / make pull
+TRACKED = (*WORKFLOW_FILES, *MAKE_FILES)
 #: The folders the stages write into (params: data_dir, models_dir, results_dir).
 OUTPUT_DIRS = ("data", "models", "results")
 BUCKET = "dvc-store"
@@ -38,14 +36,6 @@ def _run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedP
 def _make(target: str, cwd: Path, remote: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
     # STAMP= : the Makefile's virtual environment is this interpreter's (it has requirements.txt)
     return _run(["make", "-s", "STAMP=", target] + ([f"REMOTE={remote}"] if remote else []), cwd, check=check)
-
-
-def _copy(src: Path, dst: Path) -> None:
-    if src.is_dir():
-        shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
-    else:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(src, dst)
 
 
 def _hashes(root: Path) -> dict[str, str]:
@@ -100,13 +90,7 @@ def s3_endpoint(request, tmp_path, monkeypatch) -> str:
 def test_push_then_pull_into_a_fresh_clone_reproduces_nothing(tmp_path, s3_endpoint):
     import boto3
 
-    work = tmp_path / "wf"
-    work.mkdir()
-    for item in TRACKED:
-        _copy(REPO_ROOT / item, work / item)
-    params = make_params(tmp_path, evaluate__seeds=1)
-    params["data_dir"], params["results_dir"], params["models_dir"] = "data", "results", "models"
-    write_params(work / "params.yaml", params)
+    work = workflow_copy(tmp_path / "wf", tiny_dag_params(tmp_path), extra=MAKE_FILES)
     python = sys.executable
     _run([python, "-m", "pipelines.dag", "--write", "--params", "params.yaml", "--output", "dvc.yaml"], work)
     _run([python, "-m", "dvc", "init", "--no-scm", "-q"], work)
@@ -147,7 +131,7 @@ def test_push_then_pull_into_a_fresh_clone_reproduces_nothing(tmp_path, s3_endpo
         # a fresh clone: the tracked files, no outputs, no DVC cache
         clone = tmp_path / f"clone-{remote}"
         for item in (*TRACKED, "params.yaml", "dvc.yaml", "dvc.lock", ".dvc/config"):
-            _copy(work / item, clone / item)
+            copy_item(work / item, clone / item)
         assert not any((clone / d).exists() for d in OUTPUT_DIRS)
         _make("pull", clone, remote=None if remote == "local" else remote)
         pulled = _hashes(clone)

@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.config import REPO_ROOT
-
-from ..helpers import make_params, write_params
+from ..helpers import tiny_dag_params, workflow_copy, write_params
 
 pytestmark = pytest.mark.slow  # runs the whole (tiny) pipeline three times
 
@@ -25,16 +23,8 @@ def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_snakemake_and_dvc_agree_on_what_is_up_to_date(tmp_path):
-    work = tmp_path / "wf"
-    work.mkdir()
-    for item in ("Snakefile", "workflow", "pipelines", ".dvcignore"):
-        src = REPO_ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(
-            src, work / item, **({"ignore": shutil.ignore_patterns("__pycache__")} if src.is_dir() else {})
-        )
-    params = make_params(tmp_path, evaluate__seeds=1)
-    params["data_dir"], params["results_dir"], params["models_dir"] = "data", "results", "models"
-    write_params(work / "params.yaml", params)
+    params = tiny_dag_params(tmp_path)
+    work = workflow_copy(tmp_path / "wf", params)
     python = sys.executable
     _run([python, "-m", "pipelines.dag", "--write", "--params", "params.yaml", "--output", "dvc.yaml"], work)
     _run([python, "-m", "dvc", "init", "--no-scm", "-q"], work)

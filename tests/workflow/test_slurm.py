@@ -18,19 +18,7 @@ from pipelines import dag
 from pipelines.config import REPO_ROOT, load_params
 from pipelines.tools import local_slurm
 
-from ..helpers import make_params, write_params
-
-
-def _workflow_copy(work: Path, params: dict) -> Path:
-    """The workflow as tests/workflow/test_runners_agree.py copies it, with tiny params."""
-    work.mkdir(parents=True)
-    for item in ("Snakefile", "workflow", "pipelines", ".dvcignore"):
-        src = REPO_ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(
-            src, work / item, **({"ignore": shutil.ignore_patterns("__pycache__")} if src.is_dir() else {})
-        )
-    write_params(work / "params.yaml", params)
-    return work
+from ..helpers import tiny_dag_params, workflow_copy, write_params
 
 
 def _env(base: dict | None = None) -> dict:
@@ -115,11 +103,10 @@ def _sbatch_calls(log: str) -> dict[str, str]:
 
 @pytest.mark.slow  # the tiny DAG twice: on SLURM (about 4 min: job start and status-check latency) and locally
 def test_dag_on_slurm_sends_gpu_stages_to_the_gpu_partition_and_matches_a_local_run(tmp_path):
-    params = make_params(tmp_path, evaluate__seeds=1)
-    params["data_dir"], params["results_dir"], params["models_dir"] = "data", "results", "models"
+    params = tiny_dag_params(tmp_path)
     assert (params["cluster"]["cpu_partition"], params["cluster"]["gpu_partition"]) == ("cpu", "gpu")
-    on_slurm = _workflow_copy(tmp_path / "slurm_run", params)
-    local = _workflow_copy(tmp_path / "local_run", params)
+    on_slurm = workflow_copy(tmp_path / "slurm_run", params)
+    local = workflow_copy(tmp_path / "local_run", params)
     stages = {s.name: s for s in dag.stages(params).values() if s.target == "all"}
     assert any(s.gpu for s in stages.values()) and not all(s.gpu for s in stages.values())
 

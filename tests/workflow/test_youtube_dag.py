@@ -17,30 +17,12 @@ import torch
 from pipelines.config import REPO_ROOT
 from pipelines.data.generation import RHYTHM_CHANNELS
 from pipelines.files import read_csv
+from pipelines.ingest.encodec import save_random_encodec
 from pipelines.ingest.youtube import ffmpeg_exe
 
 from ..helpers import make_params, venv_python, write_params
 
 pytestmark = pytest.mark.slow  # runs a whole (small) pipeline
-
-
-def _random_encodec_24khz(path: Path) -> None:
-    """The real 24 kHz EnCodec architecture with random weights. Its default codebooks are all
-    zeros (every code would be 0), so each codebook is drawn around the random encoder's
-    outputs, as EnCodec's k-means initialisation does: codes then vary from frame to frame."""
-    import torch
-    from transformers import EncodecConfig, EncodecModel
-
-    torch.manual_seed(0)
-    model = EncodecModel(EncodecConfig()).eval()
-    with torch.no_grad():
-        latent = model.encoder(0.1 * torch.randn(1, 1, 4 * 24000))[0].T  # (frames, dim)
-        for layer in model.quantizer.layers:
-            spread = (latent - latent.mean(0)).std()
-            picks = latent[torch.randint(0, latent.shape[0], (layer.codebook.embed.shape[0],))]
-            layer.codebook.embed.copy_(picks + 0.5 * spread * torch.randn_like(picks))
-            latent = latent - latent.mean(0)  # what the next residual layer roughly sees
-    model.save_pretrained(path)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +46,7 @@ def youtube_workflow(shared_data, tmp_path_factory):
         f"{video},00:00:00,00:00:10\nmissing/video.mp4,00:00:00,00:00:05\n"
         + "".join(f"{copy},00:00:00,00:00:05\n" for copy in copies.values())
     )
-    _random_encodec_24khz(tmp / "encodec")
+    save_random_encodec(tmp / "encodec")
     params = make_params(tmp, dataset="youtube", on_error="skip")  # the missing video is listed, the run goes on
     # the one real clip freezes after about a second (tests/ingest/test_pose.py): the pose stage
     # flags it, so keep flagged clips here to run the pipeline on real video at all
