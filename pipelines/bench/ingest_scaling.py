@@ -31,8 +31,8 @@ import yaml
 from ..config import REPO_ROOT, load_params
 from ..dag import stages
 from ..files import write_json
-from ..ingest.encodec import save_random_encodec
 from ..tools import local_slurm
+from ..tools.random_encodec import save_random_encodec
 
 INGEST = ("youtube_clips", "pose", "stems", "encodec")
 

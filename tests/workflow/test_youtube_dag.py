@@ -17,8 +17,8 @@ import torch
 from pipelines.config import REPO_ROOT
 from pipelines.data.generation import RHYTHM_CHANNELS
 from pipelines.files import read_csv
-from pipelines.ingest.encodec import save_random_encodec
 from pipelines.ingest.youtube import ffmpeg_exe
+from pipelines.tools.random_encodec import save_random_encodec
 
 from ..helpers import make_params, venv_python, write_params
 
