@@ -5,7 +5,7 @@ BIN    := $(abspath $(VENV))/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup run test test-fast bench bench-cluster gpu-check numbers lint format lock clean push pull
+.PHONY: setup run test test-fast bench bench-cluster bench-scale gpu-check numbers lint format lock clean push pull
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,7 @@ test-fast: $(STAMP) $(POSE_STAMP) $(SPLEETER_STAMP)
 
 bench: $(STAMP) $(POSE_STAMP) $(SPLEETER_STAMP)
 	python -m pipelines.bench.data --params params.yaml
+	python -m pipelines.bench.shards --params params.yaml
 	python -m pipelines.bench.mclemcd --params params.yaml
 	python -m pipelines.bench.motionbeat --params params.yaml
 	python -m pipelines.bench.dance2music --params params.yaml
@@ -89,6 +90,10 @@ bench: $(STAMP) $(POSE_STAMP) $(SPLEETER_STAMP)
 # YouTube ingestion on a local one-node SLURM with 1 and 2 job slots (root: it starts slurmd).
 bench-cluster: $(STAMP) $(POSE_STAMP)
 	python -m pipelines.bench.ingest_scaling
+
+# The data stages (acquire .. shards) at 1x, 4x and 16x the synthetic set (about 20 min, 16 GB of scratch disk).
+bench-scale: $(STAMP)
+	python -m pipelines.bench.scale --params params.yaml
 
 # On a CUDA node: one training step of every model family, CPU beside GPU (ms/step, speed-up).
 gpu-check: $(STAMP)

@@ -261,7 +261,7 @@ def stages(params: dict) -> dict[str, Stage]:
     if ds == "youtube":  # of the model families only dance to music trains on the clips
         all_stages += generate_stages(params, sources=[index, mfeat] + motion_src)
         return {s.name: s for s in all_stages}
-    all_stages += generate_stages(params, sources=[index, mfeat] + source)
+    all_stages += generate_stages(params, sources=[index, mfeat, afeat] + source)
     run_files, main_evals = [], []
     rhythm_inputs = [afeat, mfeat] + ([str(p.raw)] if ds == "synthetic" else [])
     for m in RETRIEVAL_MODELS:

@@ -13,7 +13,7 @@ from pipelines.data.generation import RHYTHM_CHANNELS
 from pipelines.ingest.youtube import ffmpeg_exe
 from pipelines.models.audio_tokenizer import token_layout
 from pipelines.models.dance2music import PoseToAudio
-from pipelines.stages import acquire, fit_tokenizer
+from pipelines.stages import acquire, audio_features, fit_tokenizer
 from pipelines.training.checkpoint import save_checkpoint
 
 from .helpers import make_params, require, write_params
@@ -60,6 +60,7 @@ def setup(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cli")
     params = make_params(tmp)
     acquire.main(params)
+    audio_features.main(params)
     fit_tokenizer.main(params)
     return tmp, params, write_params(tmp / "params.yaml", params)
 

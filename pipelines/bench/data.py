@@ -31,6 +31,7 @@ from ..data.torch_data import ShardDataset, shard_loader
 from ..features.audio import audio_feature_kwargs, extract_audio_features
 from ..features.motion import extract_motion_features
 from ..files import read_csv, write_json
+from .threads import one_core
 
 
 def _timeit(fn) -> float:
@@ -137,10 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pieces", type=int, default=8)
     parser.add_argument("--sequences", type=int, default=40)
     args = parser.parse_args(argv)
+    one_core("pipelines.bench.data", argv)
     params = load_params(args.params)
     paths = Paths(params)
     rows = read_csv(paths.index / "sequences.csv")
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     result = {
         "dataset": params["dataset"],
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",

@@ -68,30 +68,32 @@ def bench_pose(clip: Path) -> dict:
 
 def bench_pose_workers(clip: Path, *, clips: int = 4, workers: tuple[int, ...] = (1, 2)) -> dict:
     """The pose stage's per-clip loop (:func:`pipelines.stages.pose.process_clips`) on ``clips``
-    copies of the clip, with each number of worker processes: clips per second and the speed-up."""
+    copies of the clip, with each number of worker processes: clips per second and the speed-up.
+    Each worker count runs in a fresh process (a process pool forked from one that has run
+    MediaPipe loses its workers)."""
     code = (
         "import sys, time, shutil, tempfile; from pathlib import Path; "
         "from pipelines.config import REPO_ROOT, load_params; from pipelines.stages.pose import process_clips; "
-        "cfg = load_params(REPO_ROOT / 'params.yaml')['pose']; video = Path(sys.argv[1]); out = []\n"
-        f"for w in {tuple(workers)!r}:\n"
-        "    with tempfile.TemporaryDirectory() as tmp:\n"
-        f"        for k in range({clips}):\n"
-        "            d = Path(tmp) / f'clip_{k}_0'; d.mkdir(); shutil.copy(video, d / 'video.mp4')\n"
-        "        t = time.perf_counter(); process_clips(Path(tmp), cfg, workers=w); out.append(time.perf_counter() - t)\n"
-        "print(*out)"
+        "cfg = load_params(REPO_ROOT / 'params.yaml')['pose']; video = Path(sys.argv[1]); w = int(sys.argv[2])\n"
+        "with tempfile.TemporaryDirectory() as tmp:\n"
+        f"    for k in range({clips}):\n"
+        "        d = Path(tmp) / f'clip_{k}_0'; d.mkdir(); shutil.copy(video, d / 'video.mp4')\n"
+        "    t = time.perf_counter(); process_clips(Path(tmp), cfg, workers=w); print(time.perf_counter() - t)"
     )
     python = REPO_ROOT / ".venv-pose" / "bin" / "python"
     if not python.exists():
         return {"skipped": f"{python} missing (make setup)"}
-    run = subprocess.run(
-        [str(python), "-c", code, str(clip / "video.mp4")],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-        check=True,
-    )
-    seconds = [float(x) for x in run.stdout.split()[-len(workers) :]]
+    seconds = []
+    for w in workers:
+        run = subprocess.run(
+            [str(python), "-c", code, str(clip / "video.mp4"), str(w)],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+            check=True,
+        )
+        seconds.append(float(run.stdout.split()[-1]))
     return {
         "clips": clips,
         "rows": [

@@ -43,7 +43,7 @@ INDEX_FIELDS = [
     "audio_offset_s",
 ]
 AIST_NAME = re.compile(
-    r"^g(?P<genre>[A-Z]{2})_s(?P<sit>[A-Z]{2})_c(?P<cam>\w+?)_d(?P<dancer>\d{2})_m(?P<piece>[A-Z]{2}\d)_ch(?P<ch>\d{2})$"
+    r"^g(?P<genre>[A-Z]{2})_s(?P<sit>[A-Z]{2})_c(?P<cam>\w+?)_d(?P<dancer>\d{2})_m(?P<piece>[A-Z]{2}\d+)_ch(?P<ch>\d{2,})$"
 )
 
 

@@ -173,18 +173,16 @@ def dataset_examples(params: dict, *, split: str, tokenizer) -> list[dict]:
     from ..config import Paths, motion_fps
     from ..files import read_csv
     from .audio_io import read_audio_mono
+    from .items import with_features
 
     paths, cfg, a = Paths(params), params["generate"], params["audio"]
     fps = motion_fps(params)
     tokens: dict[str, np.ndarray] = {}
     out = []
-    for row in read_csv(paths.index / "sequences.csv"):
+    for row in with_features(paths, read_csv(paths.index / "sequences.csv")):  # skips: the feature stages'
         if row["split"] != split:
             continue
-        m_path = paths.motion_features / f"{row['sequence']}.npz"
-        if not m_path.exists():  # left out by motion_features (listed in its skipped.csv)
-            continue
-        with np.load(m_path) as m:
+        with np.load(paths.motion_features / f"{row['sequence']}.npz") as m:
             positions = m["joints"].astype(np.float64) + m["root"][:, None].astype(np.float64)
             positions[m["nan_mask"].astype(bool)] = np.nan
         if row["audio_path"] not in tokens:

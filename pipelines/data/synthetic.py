@@ -136,8 +136,10 @@ class Piece:
         return self.first_beat_s + np.arange(max(n, 0)) * self.beat_period_s
 
 
-def make_piece(genre: str, k: int, rng: np.random.Generator) -> Piece:
-    return Piece(f"m{genre}{k}", genre, piece_bpm(genre, k), GENRE_STYLE[genre]["metre"], float(rng.uniform(0.1, 0.4)))
+def make_piece(genre: str, k: int, rng: np.random.Generator, *, tempo_k: int | None = None) -> Piece:
+    """Piece ``m{genre}{k}`` at the AIST++ tempo of piece ``tempo_k`` (default ``k``)."""
+    bpm = piece_bpm(genre, k if tempo_k is None else tempo_k)
+    return Piece(f"m{genre}{k}", genre, bpm, GENRE_STYLE[genre]["metre"], float(rng.uniform(0.1, 0.4)))
 
 
 # ---------------------------------------------------------------- music
@@ -531,17 +533,24 @@ def _rng(seed: int, name: str) -> np.random.Generator:
 
 
 def plan_synthetic(cfg: dict, seed: int) -> tuple[list[Piece], list[dict]]:
-    """Decide every piece and sequence (names, durations, dancers, splits) from the seed."""
+    """Decide every piece and sequence (names, durations, dancers, splits) from the seed.
+
+    ``scale`` (default 1) repeats each genre's block of ``pieces_per_genre`` pieces that many
+    times (pieces ``m{genre}{k}`` for k up to ``scale * pieces_per_genre - 1``, tempo and split
+    by ``k % pieces_per_genre``) and multiplies the NaN and ignored sequences alike: ``scale``
+    times the data, with pieces and sequences of the same lengths. Scale 1 is the default set.
+    """
     rng = _rng(seed, "plan")
     pieces, sequences = [], []
-    n_pieces = cfg["pieces_per_genre"]
+    n_pieces, scale = cfg["pieces_per_genre"], cfg.get("scale", 1)
     for gi, genre in enumerate(cfg["genres"]):
         dancers = [f"d{3 * gi + i + 1:02d}" for i in range(3)]
         ch = 0
-        for k in range(n_pieces):
-            piece = make_piece(genre, k, _rng(seed, f"m{genre}{k}"))
+        for k in range(n_pieces * scale):
+            piece = make_piece(genre, k, _rng(seed, f"m{genre}{k}"), tempo_k=k % n_pieces)
             pieces.append(piece)
-            split = "test" if k == n_pieces - 1 else "val" if k == n_pieces - 2 else "train"
+            kb = k % n_pieces
+            split = "test" if kb == n_pieces - 1 else "val" if kb == n_pieces - 2 else "train"
             kinds = ["BM"] * cfg["basic_per_piece"] + ["FM"] * cfg["advanced_per_piece"]
             for kind in kinds:
                 ch += 1
@@ -551,7 +560,7 @@ def plan_synthetic(cfg: dict, seed: int) -> tuple[list[Piece], list[dict]]:
                 seconds = min(float(rng.uniform(lo, hi)), cfg["music_seconds"])
                 sequences.append({"name": name, "piece": piece, "seconds": seconds, "dancer": dancer, "split": split})
     order = rng.permutation(len(sequences))
-    n_nan, n_ign = cfg["nan_sequences"], cfg["ignored_sequences"]
+    n_nan, n_ign = cfg["nan_sequences"] * scale, cfg["ignored_sequences"] * scale
     nan_set = {sequences[i]["name"] for i in order[:n_nan]}
     ign_set = {sequences[i]["name"] for i in order[n_nan : n_nan + n_ign]}
     for s in sequences:

@@ -1,4 +1,4 @@
-"""HDF5 shards: the field layout, compression settings and the chunk-aligned writer.
+"""HDF5 shards: the field layout and the chunk-aligned writer (codecs: :mod:`pipelines.data.shard_codec`).
 
 The file layout is described in :mod:`pipelines.stages.shards`, which writes one shard per
 window size and split; :mod:`pipelines.data.torch_data` reads them.
@@ -6,6 +6,7 @@ window size and split; :mod:`pipelines.data.torch_data` reads them.
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 from pathlib import Path
@@ -49,15 +50,6 @@ UNITS = {
 }
 
 
-def compression_settings(cfg: dict) -> dict:
-    """h5py ``create_dataset`` keywords for the ``shards`` params (``compression``, ``compression_level``)."""
-    if cfg["compression"] == "none":
-        return {}
-    if cfg["compression"] == "lzf":
-        return {"compression": "lzf", "shuffle": True}
-    return {"compression": "gzip", "compression_opts": cfg["compression_level"], "shuffle": True}
-
-
 class _SequenceCache:
     """Holds the feature arrays of the last sequence read (windows come in sequence order)."""
 
@@ -93,10 +85,24 @@ def code_span(start_frame: int, frames: int, *, fps: float, code_rate: float) ->
     return int(round(start_frame * code_rate / fps)), int(round(frames * code_rate / fps))
 
 
+def read_window_index(path: Path, *, split: str) -> np.ndarray:
+    """The rows of ``windows/w<W>.csv`` in ``split`` as an :data:`INDEX_DTYPE` array (the file
+    is streamed: about 130 bytes a window in memory, not a dict each)."""
+    texts = [k for k in INDEX_DTYPE.names if INDEX_DTYPE[k].kind == "S"]
+    with open(path, newline="") as fh:
+        rows = (
+            (*(r[k] for k in texts), int(r["start_frame"]), int(r["audio_start_frame"]))
+            for r in csv.DictReader(fh)
+            if r["split"] == split
+        )
+        return np.fromiter(rows, dtype=INDEX_DTYPE)
+
+
 def write_shard(
     path: Path,
-    windows: list[dict],
+    index: np.ndarray,
     *,
+    window_frames: int,
     motion_dir: Path,
     audio_dir: Path,
     attrs: dict,
@@ -105,31 +111,20 @@ def write_shard(
     block_chunks: int = 8,
     codes_dir: Path | None = None,
 ) -> None:
-    """Write one shard with the windows (rows of ``windows/w<W>.csv``) in the given order.
+    """Write one shard with the windows of ``index`` (:func:`read_window_index`) in that order.
 
-    Windows are gathered ``block_chunks`` chunks at a time and written chunk-aligned, so
-    memory stays bounded and no compressed chunk is read back.
+    Windows are gathered ``block_chunks`` chunks at a time into buffers allocated once and
+    written chunk-aligned, so memory does not grow with the number of windows and no compressed
+    chunk is read back.
     """
-    n = len(windows)
-    W = int(windows[0]["frames"])
+    n, W = len(index), window_frames
     cache = _SequenceCache(motion_dir, audio_dir, codes_dir)
     with h5py.File(path, "w", libver="earliest", track_order=False) as f:
         for k, v in attrs.items():
             f.attrs[k] = v
-        index = np.zeros(n, dtype=INDEX_DTYPE)
-        for i, w in enumerate(windows):
-            index[i] = (
-                w["sequence"],
-                w["piece"],
-                w["genre"],
-                w["dancer"],
-                w["split"],
-                int(w["start_frame"]),
-                int(w["audio_start_frame"]),
-            )
         f.create_dataset("index", data=index, track_times=False)
         chunk = min(chunk_windows, n)
-        first = cache.get(windows[0]["sequence"], windows[0]["piece"])
+        first = cache.get(index["sequence"][0].decode(), index["piece"][0].decode())
         if codes_dir is not None:
             fps = float(attrs["motion_fps"])
             f.attrs["code_frame_rate"] = cache.code_rate
@@ -141,29 +136,32 @@ def write_shard(
                 name, shape=shape, dtype=arr.dtype, track_times=False, chunks=(chunk,) + shape[1:], **compression
             )
             dsets[name].attrs["unit"] = UNITS[name]
-        block = chunk * block_chunks
+        block = min(n, chunk * block_chunks)
+        buffers = {name: np.empty((block,) + d.shape[1:], d.dtype) for name, d in dsets.items()}  # reused
         for b0 in range(0, n, block):
-            rows = windows[b0 : b0 + block]
-            out = {name: np.empty((len(rows),) + d.shape[1:], d.dtype) for name, d in dsets.items()}
-            for j, w in enumerate(rows):
-                arrays = cache.get(w["sequence"], w["piece"])
+            b1 = min(n, b0 + block)
+            out = {name: buf[: b1 - b0] for name, buf in buffers.items()}
+            for j, i in enumerate(range(b0, b1)):
+                sequence = index["sequence"][i].decode()
+                arrays = cache.get(sequence, index["piece"][i].decode())
+                start, audio_start = int(index["start_frame"][i]), int(index["audio_start_frame"][i])
                 for name, arr in arrays.items():
                     if name == "codes/encodec":
-                        c0, nc = code_span(int(w["start_frame"]), W, fps=fps, code_rate=cache.code_rate)
+                        c0, nc = code_span(start, W, fps=fps, code_rate=cache.code_rate)
                         short = c0 + nc - arr.shape[0]
                         if short > MAX_SHORT_CODES:
                             raise InputError(
-                                codes_dir / w["sequence"] / "codes.npz",
+                                codes_dir / sequence / "codes.npz",
                                 f"{arr.shape[0]} code frames, the window needs {c0 + nc}",
                             )
                         if short > 0:  # audio a few ms shorter than the video: repeat the last code frame
                             arr = np.concatenate([arr, np.repeat(arr[-1:], short, axis=0)])
                         out[name][j] = arr[c0 : c0 + nc]
                         continue
-                    s = int(w["audio_start_frame"] if name.startswith("audio/") else w["start_frame"])
+                    s = audio_start if name.startswith("audio/") else start
                     out[name][j] = arr[s : s + W]
             for name, d in dsets.items():
-                d[b0 : b0 + len(rows)] = out[name]
+                d[b0:b1] = out[name]
 
 
 def verify_manifest(shard_dir: Path) -> list[str]:

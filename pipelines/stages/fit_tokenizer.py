@@ -3,7 +3,8 @@
 ``python -m pipelines.stages.fit_tokenizer --params params.yaml``
 
 Runs when ``generate.tokenizer`` is ``mel_kmeans`` (EnCodec needs no fitting). Reads the music
-of the index's train sequences (each file once; ``audio_path`` of ``index/sequences.csv``),
+of the index's train sequences (each file once; ``audio_path`` of ``index/sequences.csv``; not
+the pieces stage ``audio_features`` left out under ``on_error: skip``),
 computes log-mel frames at ``generate.mel_kmeans`` (resampled to its ``sample_rate``) and fits
 the residual k-means codebooks (:func:`pipelines.models.audio_tokenizer.fit_mel_kmeans`, at most
 ``max_frames`` frames, seeded by ``seed``). Writes
@@ -24,6 +25,7 @@ from ..cli import run_stage
 from ..config import Paths
 from ..data.audio_io import read_audio_mono
 from ..data.generation_files import tokenizer_files
+from ..data.items import with_audio_features
 from ..files import read_csv, write_json
 from ..models.audio_tokenizer import MelKMeansTokenizer, fit_mel_kmeans, log_mel_frames
 
@@ -64,7 +66,8 @@ def relative_errors(tokenizer: MelKMeansTokenizer, frames: np.ndarray) -> list[f
 
 def main(params: dict) -> None:
     cfg = params["generate"]["mel_kmeans"]
-    rows = read_csv(Paths(params).index / "sequences.csv")
+    paths = Paths(params)
+    rows = with_audio_features(paths, read_csv(paths.index / "sequences.csv"))  # not the music it skipped
     files = {split: sorted({r["audio_path"] for r in rows if r["split"] == split}) for split in ("train", "val")}
     files["val"] = [f for f in files["val"] if f not in set(files["train"])]
     train = music_frames(params, files["train"])

@@ -30,7 +30,8 @@ window (audio that ends a few ms before the video) are padded with their last fr
 ones are an error.
 
 File attributes give the dataset, fps, sample rate, hop length, skeleton layout and
-feature units. Datasets are chunked ``chunk_windows`` windows at a time and compressed;
+feature units. Datasets are chunked ``chunk_windows`` windows at a time and compressed with
+the ``compression`` codec (:mod:`pipelines.data.shard_codec`; Blosc-LZ4 by default);
 no timestamps are stored, so the same inputs give byte-identical files. Each file is
 written to a temporary name and renamed; ``shards/manifest.json`` lists every file with
 its SHA-256, size and window count.
@@ -43,8 +44,9 @@ import logging
 
 from ..cli import run_stage
 from ..config import SKELETON_LAYOUT, SPLITS, Paths, audio_sample_rate, motion_fps, window_specs
-from ..features.shards import compression_settings, write_shard
-from ..files import atomic_dir, read_csv, sha256_file
+from ..data.shard_codec import compression_settings
+from ..features.shards import read_window_index, write_shard
+from ..files import atomic_dir, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,7 @@ log = logging.getLogger(__name__)
 def main(params: dict) -> None:
     paths = Paths(params)
     cfg = params["shards"]
-    compression = compression_settings(cfg)
+    compression = compression_settings(compression=cfg["compression"], level=cfg["compression_level"])
     attrs = {
         "dataset": params["dataset"],
         "motion_fps": motion_fps(params),
@@ -64,16 +66,16 @@ def main(params: dict) -> None:
     with atomic_dir(paths.shards) as tmp:
         for spec in window_specs(params):
             frames = spec["frames"]
-            rows = read_csv(paths.windows / f"w{frames}.csv")
             for split in SPLITS:
-                windows = [r for r in rows if r["split"] == split]
-                if not windows:
+                index = read_window_index(paths.windows / f"w{frames}.csv", split=split)
+                if not len(index):
                     log.warning("w%d %s: no windows, no shard written", frames, split)
                     continue
                 name = paths.shard_file(frames, split).name
                 write_shard(
                     tmp / name,
-                    windows,
+                    index,
+                    window_frames=frames,
                     motion_dir=paths.motion_features,
                     audio_dir=paths.audio_features,
                     attrs={**attrs, "window_frames": frames, "stride": spec["stride"], "split": split},
@@ -84,11 +86,11 @@ def main(params: dict) -> None:
                 manifest["files"][name] = {
                     "sha256": sha256_file(tmp / name),
                     "bytes": (tmp / name).stat().st_size,
-                    "windows": len(windows),
+                    "windows": len(index),
                     "window_frames": frames,
                     "split": split,
                 }
-                log.info("%s: %d windows, %.1f MB", name, len(windows), (tmp / name).stat().st_size / 1e6)
+                log.info("%s: %d windows, %.1f MB", name, len(index), (tmp / name).stat().st_size / 1e6)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 

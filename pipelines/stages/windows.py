@@ -15,16 +15,33 @@ Outputs ``windows/w<frames>.csv`` (one row per window: ``window``, ``sequence``,
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import numpy as np
 
 from ..cli import run_stage
 from ..config import Paths, motion_fps, window_specs
+from ..data.items import with_features
 from ..errors import InputError, Skips
 from ..features.windows import WINDOW_FIELDS, aligned_length, window_starts
 from ..files import atomic_dir, read_csv, write_csv
 
 log = logging.getLogger(__name__)
+
+
+def _window_rows(usable: list[tuple[dict, int, int]], frames: int, stride: int) -> Iterator[dict]:
+    """The rows of ``w<frames>.csv``, one at a time (the file is written as they come)."""
+    n = 0
+    for r, offset, length in usable:
+        for start in window_starts(length=length, frames=frames, stride=stride):
+            yield {
+                "window": n,
+                **{k: r[k] for k in ("sequence", "piece", "genre", "dancer", "split")},
+                "start_frame": int(start),
+                "audio_start_frame": int(start + offset),
+                "frames": frames,
+            }
+            n += 1
 
 
 def main(params: dict) -> None:
@@ -34,11 +51,9 @@ def main(params: dict) -> None:
     skips = Skips(params["on_error"])
     max_mismatch = int(round(params["alignment"]["max_length_mismatch_s"] * fps))
     seq_rows, usable = [], []
-    for r in rows:
+    for r in with_features(paths, rows):  # the feature stages' skips are listed there
         m_path = paths.motion_features / f"{r['sequence']}.npz"
         a_path = paths.audio_features / f"{r['piece']}.npz"
-        if not m_path.exists() or not a_path.exists():
-            continue  # dropped by a feature stage under on_error: skip (listed there)
         with np.load(m_path) as m, np.load(a_path) as a:
             motion_frames, audio_frames = int(m["speed"].shape[0]), int(a["onset_env"].shape[0])
         offset = int(round(float(r["audio_offset_s"]) * fps))
@@ -66,20 +81,9 @@ def main(params: dict) -> None:
     with atomic_dir(paths.windows) as tmp:
         for spec in window_specs(params):
             frames, stride = spec["frames"], spec["stride"]
-            out = []
-            for r, offset, length in usable:
-                for start in window_starts(length=length, frames=frames, stride=stride):
-                    out.append(
-                        {
-                            "window": len(out),
-                            **{k: r[k] for k in ("sequence", "piece", "genre", "dancer", "split")},
-                            "start_frame": int(start),
-                            "audio_start_frame": int(start + offset),
-                            "frames": frames,
-                        }
-                    )
-            write_csv(tmp / f"w{frames}.csv", out, fieldnames=WINDOW_FIELDS)
-            log.info("w%d (stride %d): %d windows", frames, stride, len(out))
+            write_csv(tmp / f"w{frames}.csv", _window_rows(usable, frames, stride), fieldnames=WINDOW_FIELDS)
+            n = sum(len(window_starts(length=length, frames=frames, stride=stride)) for _, _, length in usable)
+            log.info("w%d (stride %d): %d windows", frames, stride, n)
         write_csv(tmp / "sequences.csv", seq_rows, fieldnames=list(seq_rows[0]) if seq_rows else ["sequence"])
         skips.write(tmp / "skipped.csv")
 

@@ -209,7 +209,13 @@ def dataset_section(results: Path) -> list[str]:
     if abl_path.exists() and "## Dance to music" in abl_path.read_text():
         text = abl_path.read_text().split("## Dance to music", 1)[-1].split("\n## ", 1)[0].strip()
         lines += [f"Dance-to-music ablation (`snakemake --cores 8 ablations`; {abl_path}):", "", text, ""]
-    for bench in ("bench.json", "bench_mclemcd.json", "bench_motionbeat.json", "bench_dance2music.json"):
+    for bench in (
+        "bench.json",
+        "bench_shards.json",
+        "bench_mclemcd.json",
+        "bench_motionbeat.json",
+        "bench_dance2music.json",
+    ):
         path = results / bench
         if path.exists():
             lines += [
@@ -256,6 +262,7 @@ def render(params: dict) -> str:
         ("bench_ingest.json", "Ingestion benchmark (`python -m pipelines.bench.ingest`)"),
         ("bench_ingest_scaling.json", "Ingestion on a local SLURM, 1 and 2 job slots (`make bench-cluster`)"),
         ("bench_noop.json", "No-op rerun after `make run` (`python -m pipelines.bench.noop`)"),
+        ("bench_scale.json", "Data stages at 1x, 4x and 16x the synthetic set (`make bench-scale`)"),
     ):
         path = root / name
         if path.exists():

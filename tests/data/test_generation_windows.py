@@ -95,13 +95,13 @@ def test_dataset_examples_on_the_generated_data(tmp_path):
     from pipelines.data.generation_files import tokenizer_files
     from pipelines.files import read_csv
     from pipelines.models.audio_tokenizer import MelKMeansTokenizer
-    from pipelines.stages import acquire, fit_tokenizer, motion_features
+    from pipelines.stages import acquire, audio_features, fit_tokenizer, motion_features
 
     from ..helpers import make_params
 
     params = make_params(tmp_path)
     params["generate"].update(seconds=2.0, stride_seconds=2.0)
-    for stage in (acquire, motion_features, fit_tokenizer):
+    for stage in (acquire, audio_features, motion_features, fit_tokenizer):
         stage.main(params)
     tok = MelKMeansTokenizer.load(tokenizer_files(params)["tokenizer"])
     examples = dataset_examples(params, split="train", tokenizer=tok)

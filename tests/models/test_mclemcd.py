@@ -249,7 +249,8 @@ def test_recommend_command(trained, mtd_root):
     assert out.returncode == 0, out.stderr
     rec = json.loads((cfg.parent / "rec.json").read_text())
     assert rec["predicted_genre"] == "JB" and len(rec["recommendations"]) == 3
-    assert [r["genre"] for r in rec["recommendations"]] == ["JB"] * 3  # three JB pieces in the library
+    # three JB pieces in the library (their order by cosine similarity: the test below)
+    assert [r["genre"] for r in rec["recommendations"]] == ["JB"] * 3
     wrong = subprocess.run(
         [
             sys.executable,
@@ -267,3 +268,64 @@ def test_recommend_command(trained, mtd_root):
     assert wrong.returncode == 1 and wrong.stderr.strip().splitlines()[-1].endswith(
         "has 23 joints, the coco17 skeleton has 17"
     )
+
+
+def _at(degrees: float, norm: float) -> torch.Tensor:
+    """A 2-d code at ``degrees`` from the x axis with length ``norm``."""
+    a = np.deg2rad(degrees)
+    return torch.tensor([norm * np.cos(a), norm * np.sin(a)], dtype=torch.float32)
+
+
+def test_recommendations_rank_the_predicted_genre_by_cosine_similarity():
+    """Five library pieces share the predicted genre: they come first, in descending cosine
+    similarity to the dance's mean code; the list is then filled from the other genres, most
+    similar first. The codes' lengths and names are chosen so that Euclidean distance, the dot
+    product, piece names or library order would each give a different list."""
+    from pipelines.tools.recommend import recommend
+
+    class KnownModel:  # MCLEMCD's interface as recommend() uses it, with known genre logits and codes
+        genres = ["BR", "HO", "JB"]
+
+        def motion(self, joints):
+            return None, torch.tensor([[0.0, 3.0, 1.0], [0.0, 2.0, 1.0], [1.0, 0.0, 2.0]])  # HO, HO, JB
+
+        def dance_code(self, joints):
+            # windows at 45 and -45 degrees: their mean points along x (the first window alone would not)
+            return torch.stack([_at(45, 2.0), _at(-45, 2.0)])
+
+    angle_norm = {  # piece: (genre, angle from the dance's code in degrees, code length)
+        "hA": ("HO", 50, 10.0),
+        "hE": ("HO", 0, 5.0),
+        "hC": ("HO", 30, 3.0),
+        "hD": ("HO", 70, 1.0),
+        "hB": ("HO", 10, 0.2),
+        "bX": ("BR", 5, 1.0),  # other genres, as close to the dance as any HO piece
+        "jY": ("JB", 1, 1.0),
+    }
+    library = [{"piece": p, "genre": g, "code": _at(a, n)} for p, (g, a, n) in angle_norm.items()]
+    out = recommend(KnownModel(), np.zeros((3, 25, 17, 3), dtype=np.float32), library, top=7)
+    assert out["predicted_genre"] == "HO" and out["genre_votes"] == {"HO": 2, "JB": 1}
+    ranked = [r["piece"] for r in out["recommendations"]]
+    assert ranked == ["hE", "hB", "hC", "hA", "hD", "jY", "bX"]
+    assert [r["same_genre"] for r in out["recommendations"]] == [True] * 5 + [False] * 2
+    dance = _at(0, np.sqrt(2.0))  # the mean of the two window codes
+    code = {item["piece"]: item["code"] for item in library}
+    cosine = {p: float(torch.cosine_similarity(dance, c, dim=0)) for p, c in code.items()}
+    for r in out["recommendations"]:
+        assert r["similarity"] == pytest.approx(cosine[r["piece"]], abs=1e-4)
+        assert r["similarity"] == pytest.approx(np.cos(np.deg2rad(angle_norm[r["piece"]][1])), abs=1e-4)
+    sims = [r["similarity"] for r in out["recommendations"]]
+    assert sims[:5] == sorted(sims[:5], reverse=True) and sims[5:] == sorted(sims[5:], reverse=True)
+    # the same genre filter with any other order would give another list
+    same = [p for p, (g, _, _) in angle_norm.items() if g == "HO"]
+    others = {
+        "euclidean": sorted(same, key=lambda p: float((dance - code[p]).norm())),
+        "dot product": sorted(same, key=lambda p: -float(dance @ code[p])),
+        "name": sorted(same),
+        "library order": same,
+        "first window only": sorted(same, key=lambda p: -float(torch.cosine_similarity(_at(45, 2.0), code[p], dim=0))),
+    }
+    for name, order in others.items():
+        assert order != ranked[:5], name
+    top3 = recommend(KnownModel(), np.zeros((3, 25, 17, 3), dtype=np.float32), library, top=3)
+    assert [r["piece"] for r in top3["recommendations"]] == ranked[:3]

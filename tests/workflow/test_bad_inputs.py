@@ -12,8 +12,11 @@ import soundfile as sf
 from pipelines.cli import run_stage
 from pipelines.config import Paths
 from pipelines.data.datasets import parse_aist_name
+from pipelines.data.generation import dataset_examples
 from pipelines.data.synthetic import generate_synthetic
 from pipelines.files import read_csv
+from pipelines.models.audio_tokenizer import load_tokenizer
+from pipelines.stages import fit_tokenizer
 
 from ..helpers import DATA_STAGE_MAINS, make_params, run_all, write_params
 
@@ -144,6 +147,19 @@ def test_skip_lists_every_bad_input_and_finishes(clean_tree, tmp_path):
     assert (p.shards / "manifest.json").exists()
     report = (p.data_report / "report.md").read_text()
     assert "bad inputs skipped" in report
+    # dance to music leaves out what the feature stages skipped: the tokenizer is fitted without the
+    # truncated and empty train music (reading it would stop the stage), and no example has
+    # music that audio_features skipped (the silent test piece would tokenize quietly) or motion
+    # that motion_features skipped
+    fit_tokenizer.main(params)
+    tokenizer = load_tokenizer(params)
+    skipped_pieces = {r["item"] for r in read_csv(p.audio_features / "skipped.csv")}
+    skipped_sequences = {r["item"] for r in read_csv(p.motion_features / "skipped.csv")}
+    assert {"mBR0", "mBR1", "mHO2"} <= skipped_pieces and len(skipped_sequences) == 3
+    for split in ("train", "test"):
+        examples = dataset_examples(params, split=split, tokenizer=tokenizer)
+        assert examples and not {e["piece"] for e in examples} & skipped_pieces
+        assert not {e["sequence"] for e in examples} & skipped_sequences
 
 
 @pytest.mark.parametrize("corrupt", CORRUPTIONS, ids=lambda c: c.__name__)

@@ -8,7 +8,7 @@ from pipelines.config import Paths
 from pipelines.dag import stages
 from pipelines.data.generation_files import tokenizer_files
 from pipelines.models.audio_tokenizer import MelKMeansTokenizer
-from pipelines.stages import acquire, fit_tokenizer
+from pipelines.stages import acquire, audio_features, fit_tokenizer
 
 from ..helpers import make_params
 
@@ -16,6 +16,7 @@ from ..helpers import make_params
 def test_tokenizer_is_fitted_on_train_music_and_scored_on_val_music(tmp_path):
     params = make_params(tmp_path)
     acquire.main(params)
+    audio_features.main(params)  # the music it reads is what audio_features kept
     fit_tokenizer.main(params)
     files = tokenizer_files(params)
     tok = MelKMeansTokenizer.load(files["tokenizer"])

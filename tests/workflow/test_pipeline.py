@@ -68,7 +68,8 @@ def test_shards_windows_and_torch_dataset(tiny_run):
                 assert f["motion/joints"].shape == (n, W, 17, 3)
                 assert f["audio/logmel"].shape == (n, W, 96)
                 assert f["motion/joints"].chunks[0] == min(tiny_run["shards"]["chunk_windows"], n)
-                assert f["motion/joints"].compression == "gzip"
+                # Blosc (filter 32001) with LZ4 (compressor 1), byte-shuffle (1) at level 5: the defaults
+                assert f["motion/joints"].id.get_create_plist().get_filter(0)[2][4:] == (5, 1, 1)
                 assert {s.decode() for s in f["index"]["split"]} == {split}
     # pieces never cross splits in the synthetic crossmodal split
     piece_split = {}

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import h5py
+import hdf5plugin  # noqa: F401  (registers the shards' Blosc filter with h5py)
 import numpy as np
 import pytest
 import torch
@@ -135,19 +136,66 @@ def test_dance_to_music_trains_and_is_scored_on_the_clips(youtube_workflow, shar
     assert "Video:" in probe and "Audio: aac" in probe
 
 
-def test_second_run_reuses_and_a_pose_change_redoes_only_pose(youtube_workflow):
+def _jobs(run: subprocess.CompletedProcess) -> set[str]:
+    """The rules in the "Job stats" table of a Snakemake run or dry run (none when nothing ran)."""
+    text = run.stdout + run.stderr
+    if "Job stats:" not in text:
+        return set()
+    stats = text.split("Job stats:")[1].split("total")[0]
+    return {line.split()[0] for line in stats.splitlines()[3:] if line.strip()}
+
+
+def test_second_run_reuses_and_a_pose_change_redoes_only_pose(youtube_workflow, tmp_path, monkeypatch):
+    """README: changing ``pose:`` reruns MediaPipe but no download, cut, separation or encoding.
+    A threshold (read only by the quality figures) reruns stage ``pose``, which recomputes the flags
+    from the stored landmarks without MediaPipe; ``model_complexity`` (what MediaPipe reads) reruns
+    it, and the stage then poses every clip again. Neither reruns youtube_clips, stems or encodec."""
     work, params, smk = youtube_workflow
     dry = smk("-n", "all")
     assert "Nothing to be done" in dry.stdout + dry.stderr
     clips = work / "data" / "youtube" / "clips"
-    video_mtime = (clips / "clip_0_0" / "video.mp4").stat().st_mtime_ns
-    codes_mtime = (clips / "clip_0_0" / "codes.npz").stat().st_mtime_ns
-    params["pose"]["max_jitter_m"] = 0.5
+    names = [r["clip"] for r in json.loads((clips / "pose_summary.json").read_text())]
+    mtimes = lambda name: {  # noqa: E731
+        n: (clips / c / name).stat().st_mtime_ns for n, c in enumerate(names) if (clips / c / name).exists()
+    }
+    before = {f: mtimes(f) for f in ("video.mp4", "audio.wav", "drums_bass.wav", "codes.npz", "pose.npz")}
+    assert len(before["pose.npz"]) == len(names) == 4
+
+    # a threshold: the pose job reruns, the quality flags change, MediaPipe does not run
+    params["pose"]["min_resolution"] = 100_000  # every clip is now too small
     write_params(work / "params.yaml", params)
     run = smk("all")
     assert run.returncode == 0, run.stderr[-3000:]
-    stats = run.stderr.split("Job stats:")[1].split("total")[0]
-    jobs = {line.split()[0] for line in stats.splitlines()[3:] if line.strip()}
-    assert {"pose", "acquire", "shards"} <= jobs and not jobs & {"youtube_clips", "stems", "encodec"}, stats
-    assert (clips / "clip_0_0" / "video.mp4").stat().st_mtime_ns == video_mtime
-    assert (clips / "clip_0_0" / "codes.npz").stat().st_mtime_ns == codes_mtime
+    jobs = _jobs(run)
+    assert {"pose", "acquire", "shards"} <= jobs and not jobs & {"youtube_clips", "stems", "encodec"}, jobs
+    assert {f: mtimes(f) for f in before} == before  # pose.npz included: no clip was posed again
+    rows = json.loads((clips / "pose_summary.json").read_text())
+    assert all(r["reused"] and r["flags"][-1].endswith("shorter side < 100000") for r in rows), rows
+
+    # model_complexity: the pose job is scheduled again, and nothing before or beside it ...
+    params["pose"]["model_complexity"] = 0
+    write_params(work / "params.yaml", params)
+    dry = smk("-n", "all")
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    jobs = _jobs(dry)
+    assert "pose" in jobs and not jobs & {"youtube_clips", "stems", "encodec"}, jobs
+    # ... and the stage runs MediaPipe on every clip again. Only the full model (complexity 1) ships
+    # in the wheel (0 and 2 are downloads), so the stage runs here, on a copy of the clips, with
+    # MediaPipe replaced by a recorder that returns the stored landmarks.
+    import pipelines.stages.pose as pose_stage
+
+    copy = tmp_path / "clips"
+    shutil.copytree(clips, copy)
+    posed = []
+
+    def mediapipe(video, *, model_complexity):
+        posed.append((video.parent.name, model_complexity))
+        with np.load(video.parent / "pose.npz") as z:
+            return dict(z)
+
+    monkeypatch.setattr(pose_stage, "estimate_pose", mediapipe)
+    rows = pose_stage.process_clips(copy, params["pose"])
+    assert posed == [(name, 0) for name in names] and not any(r["reused"] for r in rows)
+    assert all(r["reused"] for r in pose_stage.process_clips(copy, params["pose"])) and len(posed) == len(names)
+    params["pose"].update(model_complexity=1, min_resolution=240)
+    write_params(work / "params.yaml", params)  # the workflow copy as the fixture left it
