@@ -81,9 +81,9 @@ test-fast: $(STAMP) $(POSE_STAMP) $(SPLEETER_STAMP)
 bench: $(STAMP) $(POSE_STAMP) $(SPLEETER_STAMP)
 	python -m pipelines.bench.data --params params.yaml
 	python -m pipelines.bench.shards --params params.yaml
-	python -m pipelines.bench.mclemcd --params params.yaml
-	python -m pipelines.bench.motionbeat --params params.yaml
-	python -m pipelines.bench.dance2music --params params.yaml
+	python -m pipelines.families.mclemcd.bench --params params.yaml
+	python -m pipelines.families.motionbeat.bench --params params.yaml
+	python -m pipelines.families.dance2music.bench --params params.yaml
 	python -m pipelines.bench.noop
 	python -m pipelines.bench.ingest
 

@@ -36,6 +36,7 @@ def run_stage(
     folded: bool = False,
     options: dict[str, Sequence[str]] | None = None,
     parted: bool = False,
+    varianted: bool = False,
 ) -> int:
     """Thin CLI wrapper: parse args, load params, run ``main``; bad input -> one line, exit 1.
 
@@ -45,7 +46,9 @@ def run_stage(
     ``fold=F`` (None without the option); each ``options`` entry ``name: choices`` adds
     ``--name`` (default the first choice), passed as the keyword ``name``; with ``parted``,
     ``--part I/N`` (do only part I of N of the stage's items, :func:`take_part`, into
-    :func:`part_path`) gives ``part=(I, N)`` (None without the option).
+    :func:`part_path`) gives ``part=(I, N)`` (None without the option); with ``varianted``,
+    ``--variant NAME`` (a model family's variant, ``<family>.variants``; default ``main``) gives
+    ``variant=NAME``.
     """
     parser = stage_parser(description)
     if models:
@@ -56,6 +59,8 @@ def run_stage(
         parser.add_argument("--fold", type=int, default=None, help="cross-validation fold (evaluate.protocol: kfold)")
     for name, choices in (options or {}).items():
         parser.add_argument(f"--{name}", choices=list(choices), default=choices[0])
+    if varianted:
+        parser.add_argument("--variant", default="main", help="the family variant (<family>.variants in params)")
     if parted:
         parser.add_argument("--part", type=_part, default=None, help="I/N: only part I (0-based) of N of the clips")
     args = parser.parse_args(argv)
@@ -73,6 +78,8 @@ def run_stage(
         keywords.update({name: getattr(args, name) for name in options or {}})
         if parted:
             keywords["part"] = args.part
+        if varianted:
+            keywords["variant"] = args.variant
         main(*positional, **keywords)
     except (InputError, ParamsError) as exc:
         print(f"error: {exc}", file=sys.stderr)

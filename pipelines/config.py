@@ -58,7 +58,8 @@ def _moved_key_error(params: dict, *, source: str) -> None:
 
 
 def validate_params(params: dict, *, source: str = "params.yaml") -> dict:
-    """Validate a params mapping against the JSON schema.
+    """Validate a params mapping against the JSON schema (the checks across keys live beside the
+    keys they check, in the model families: :func:`pipelines.registry.check_params`).
 
     Raises
     ------
@@ -74,35 +75,6 @@ def validate_params(params: dict, *, source: str = "params.yaml") -> dict:
         err = errors[0]
         key = ".".join(str(p) for p in err.absolute_path) or "<top level>"
         raise ParamsError(f"{source}: {key}: {err.message}")
-    sizes = [w["frames"] for w in params["windows"]]
-    if params["dataset"] != "youtube" and params["train"]["window_frames"] not in sizes:
-        raise ParamsError(
-            f"{source}: train.window_frames: {params['train']['window_frames']} is not one of the window sizes {sizes}"
-        )
-    if params["dataset"] in params["mclemcd"]["segmentation"]:
-        seg = params["mclemcd"]["segmentation"][params["dataset"]]
-        if seg["window_frames"] not in sizes:
-            raise ParamsError(
-                f"{source}: mclemcd.segmentation.{params['dataset']}.window_frames: "
-                f"{seg['window_frames']} is not one of the window sizes {sizes}"
-            )
-        if seg["segment_frames"] % seg["window_frames"]:
-            raise ParamsError(
-                f"{source}: mclemcd.segmentation.{params['dataset']}.segment_frames: not a multiple of window_frames"
-            )
-    main = params["mclemcd"]["main"]
-    grid = params["mclemcd"]["ablation"]
-    if (
-        main["collaborative"] not in grid["collaborative"]
-        or main["regulariser"] not in grid["regulariser"]
-        or main["input"] not in grid["input"]
-        or (main["regulariser"] == "fc" and not main["collaborative"])
-    ):
-        raise ParamsError(
-            f"{source}: mclemcd.main: not a variant of mclemcd.ablation (and fc needs collaborative learning)"
-        )
-    if params["train"]["crop_frames"] > params["train"]["window_frames"]:
-        raise ParamsError(f"{source}: train.crop_frames: longer than train.window_frames")
     return params
 
 
@@ -237,25 +209,26 @@ class Paths:
         return self.results / "metrics" / f"{model}.json"
 
 
-def runs(params: dict, model: str) -> list[dict]:
-    """The training runs of ``model`` under ``evaluate.protocol``: one per seed (``splits``; see
+def runs(params: dict, *, deterministic: bool = False) -> list[dict]:
+    """The training runs of a model under ``evaluate.protocol``: one per seed (``splits``; see
     :func:`seed_indices`) or one per fold (``kfold``, main seed). Each run is a dict with its
-    ``name`` (``seed<K>`` / ``fold<F>``), ``seed_index`` and ``fold`` (None under ``splits``)."""
+    ``name`` (``seed<K>`` / ``fold<F>``), ``seed_index`` and ``fold`` (None under ``splits``).
+    ``deterministic``: the model's training involves no randomness (one run stands for every seed)."""
     if params["evaluate"]["protocol"] == "kfold":
         return [{"name": f"fold{f}", "seed_index": 0, "fold": f} for f in range(params["evaluate"]["folds"])]
-    return [{"name": f"seed{k}", "seed_index": k, "fold": None} for k in seed_indices(params, model)]
+    return [
+        {"name": f"seed{k}", "seed_index": k, "fold": None} for k in seed_indices(params, deterministic=deterministic)
+    ]
 
 
 def run_name(*, seed_index: int = 0, fold: int | None = None) -> str:
     return f"fold{fold}" if fold is not None else f"seed{seed_index}"
 
 
-def seed_indices(params: dict, model: str) -> list[int]:
-    """The training runs of ``model``: ``evaluate.seeds`` of them, one for a model whose training
-    involves no randomness (the closed-form ``linear`` baseline)."""
-    from .models.registry import DETERMINISTIC
-
-    return [0] if model in DETERMINISTIC else list(range(params["evaluate"]["seeds"]))
+def seed_indices(params: dict, *, deterministic: bool = False) -> list[int]:
+    """The training runs of a model: ``evaluate.seeds`` of them, one for a model whose training
+    involves no randomness (``deterministic``, e.g. the closed-form ``linear`` baseline)."""
+    return [0] if deterministic else list(range(params["evaluate"]["seeds"]))
 
 
 def run_seed(params: dict, seed_index: int) -> int:

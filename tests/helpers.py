@@ -77,12 +77,12 @@ def make_params(tmp_path: Path, **overrides) -> dict:
     p["mclemcd"]["main"] = {"collaborative": True, "regulariser": "fc", "input": "joints"}
     # MotionBeat: a narrow model, a few short epochs (tests/models/test_motionbeat.py checks the parts)
     p["motionbeat"].update(width=16, heads=2, layers=1, embed_dim=16, max_epochs=2, epoch_windows=64)
-    p["motionbeat"]["ablation"] = ["full", "no_phase"]
-    p["motionbeat"]["ablation_seeds"] = 1
+    p["motionbeat"]["variants"] = {"no_phase": {"phase_rotation": False}}
+    p["motionbeat"]["variant_seeds"] = 1
     # dance to music: a small offline tokenizer (tests/models/test_audio_tokenizer.py checks it)
-    p["generate"]["mel_kmeans"].update(codebook_size=16, max_frames=4000)
+    p["dance2music"]["mel_kmeans"].update(codebook_size=16, max_frames=4000)
     # and a narrow generator, two epochs (tests/models/test_dance2music.py checks the parts)
-    p["generate"].update(
+    p["dance2music"].update(
         width=32, heads=2, encoder_layers=1, decoder_layers=1, batch_size=8, max_epochs=2, val_windows=4, samples=1
     )
     for key, value in overrides.items():
@@ -119,35 +119,32 @@ def run_models(params: dict) -> None:
     """Train and evaluate every run of every retrieval model, MotionBeat, MCLEMCD and the dance-to-music
     generator, summarize, then write the report, in-process."""
     from pipelines.config import runs, seed_indices
-    from pipelines.models.registry import MOTIONBEAT, RETRIEVAL_MODELS
-    from pipelines.stages import (
-        evaluate_generate,
-        evaluate_motionbeat,
-        fit_tokenizer,
-        mclemcd,
-        mclemcd_seed,
-        report,
-        summarize,
-        train_generate,
-        train_motionbeat,
-    )
-    from pipelines.stages.evaluate import evaluate_model
-    from pipelines.stages.train import train_model
+    from pipelines.families.dance2music import stage_evaluate as evaluate_dance2music
+    from pipelines.families.dance2music import stage_fit_tokenizer as fit_tokenizer
+    from pipelines.families.dance2music import stage_train as train_dance2music
+    from pipelines.families.mclemcd import stage_seed as mclemcd_seed
+    from pipelines.families.mclemcd import stage_train as mclemcd
+    from pipelines.families.motionbeat import stage_evaluate as evaluate_motionbeat
+    from pipelines.families.motionbeat import stage_train as train_motionbeat
+    from pipelines.families.retrieval.names import RETRIEVAL_MODELS, model_runs
+    from pipelines.families.retrieval.stage_evaluate import evaluate_model
+    from pipelines.families.retrieval.stage_train import train_model
+    from pipelines.stages import report, summarize
 
     for name in RETRIEVAL_MODELS:
-        for run in runs(params, name):
+        for run in model_runs(params, name):
             train_model(params, name, seed_index=run["seed_index"], fold=run["fold"])
             evaluate_model(params, name, seed_index=run["seed_index"], fold=run["fold"])
-    for run in runs(params, MOTIONBEAT):
-        train_motionbeat.train(params, MOTIONBEAT, seed_index=run["seed_index"], fold=run["fold"])
-        evaluate_motionbeat.evaluate(params, MOTIONBEAT, seed_index=run["seed_index"], fold=run["fold"])
+    for run in runs(params):
+        train_motionbeat.train(params, seed_index=run["seed_index"], fold=run["fold"])
+        evaluate_motionbeat.evaluate(params, seed_index=run["seed_index"], fold=run["fold"])
     mclemcd.main(params)
-    for k in range(1, params["evaluate"]["seeds"]):
+    for k in seed_indices(params)[1:]:
         mclemcd_seed.main(params, seed_index=k)
     fit_tokenizer.main(params)
-    for k in seed_indices(params, "generate"):
-        train_generate.train(params, seed_index=k)
-    evaluate_generate.main(params)
+    for k in seed_indices(params):
+        train_dance2music.train(params, seed_index=k)
+    evaluate_dance2music.main(params)
     summarize.main(params)
     report.main(params)
 

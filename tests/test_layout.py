@@ -29,27 +29,119 @@ def _folder(module: str) -> str:
     return parts[1] if len(parts) > 1 and (PACKAGE / parts[1]).is_dir() else ""
 
 
+def _is_stage(module: str) -> bool:
+    """A DAG stage's entry point: ``pipelines.stages.<stage>`` or a family's ``stage_*`` module."""
+    leaf = module.rsplit(".", 1)[-1]
+    return (_folder(module) == "stages" and module != "pipelines.stages") or (
+        _folder(module) == "families" and leaf.startswith("stage_")
+    )
+
+
+def _is_tool(module: str) -> bool:
+    """A command outside the DAG: tools, benchmarks, a family's ``bench``, ``recommend`` or ``__main__``."""
+    leaf = module.rsplit(".", 1)[-1]
+    return _folder(module) in ("tools", "bench") or (
+        _folder(module) == "families" and leaf in ("bench", "recommend", "__main__")
+    )
+
+
+def _own_bench(module: str, target: str) -> bool:
+    """A family's record points at its own benchmark (``Family.step_rate``)."""
+    return module.endswith(".family") and target == module.rsplit(".", 1)[0] + ".bench"
+
+
 def test_no_library_imports_a_stage_a_tool_or_a_benchmark():
-    """Only stages import stages (none does), and only tools and benchmarks import tools and
-    benchmarks: libraries and the top-level plumbing never depend on them."""
+    """Nothing imports a stage, and only tools and benchmarks import tools and benchmarks:
+    libraries and the top-level plumbing never depend on them."""
     offenders = []
     for module in _modules():
         for target in direct_imports(module):
-            if _folder(target) == "stages" and target != "pipelines.stages":
+            if _is_stage(target):
                 offenders.append(f"{module} imports {target}")
-            elif _folder(target) in ("tools", "bench") and _folder(module) not in ("tools", "bench"):
+            elif _is_tool(target) and not _is_tool(module) and not _own_bench(module, target):
                 offenders.append(f"{module} imports {target}")
     assert not offenders, offenders
     assert len(_modules()) > 40
 
 
+def _node(module: str) -> str:
+    """The unit of the layering: a subpackage (a family folder counts as its own), or a top-level module."""
+    parts = module.split(".")
+    if len(parts) > 2 and parts[1] == "families":
+        return ".".join(parts[:3])
+    return ".".join(parts[:2]) if len(parts) > 1 else module
+
+
+def test_no_import_cycle_between_subpackages():
+    """The import graph between subpackages (each family folder one node, each top-level module
+    one node) has no cycle: e.g. data never imports features back, config never imports a family."""
+    graph: dict[str, set[str]] = {}
+    for module in _modules():
+        for target in direct_imports(module):
+            a, b = _node(module), _node(target)
+            if a != b and b != "pipelines":
+                graph.setdefault(a, set()).add(b)
+    state: dict[str, int] = {}
+    cycle: list[str] = []
+
+    def visit(node: str, path: list[str]) -> bool:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                cycle.extend(path[path.index(nxt) :] + [node, nxt] if nxt in path else [node, nxt])
+                return True
+            if state.get(nxt) is None and visit(nxt, path + [node]):
+                return True
+        state[node] = 2
+        return False
+
+    for node in sorted(graph):
+        if state.get(node) is None and visit(node, []):
+            break
+    assert not cycle, " -> ".join(cycle)
+
+
+def test_a_family_is_named_only_in_its_folder_and_the_registry():
+    """Outside ``pipelines/families/<name>/`` a family's name appears only in pipelines/registry.py:
+    as a quoted string or a module path, in no generic module (DAG, stages, reports, tools, data...)."""
+    families = sorted(p.name for p in (PACKAGE / "families").iterdir() if (p / "family.py").exists())
+    assert {"retrieval", "motionbeat", "mclemcd", "dance2music"} <= set(families)
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE)
+        if rel.parts[0] == "families" or rel == Path("registry.py"):
+            continue
+        text = path.read_text()
+        for name in families:
+            for needle in (f'params["{name}"]', f'"{name}.', f"'{name}.", f"families.{name}", f"families/{name}"):
+                if needle in text:
+                    offenders.append(f"{rel}: {needle}")
+    assert not offenders, offenders
+
+
+def test_family_stage_modules_do_not_import_family_records():
+    """A family's stages read its code, never ``family.py`` (whose hooks reach the family's report
+    code): editing a report reruns the report, not training."""
+    offenders = []
+    for module in _modules():
+        if _is_stage(module):
+            closure = module_closure(module)
+            offenders += [
+                f"{module} reaches {m}"
+                for m in closure
+                if (m.endswith(".family") and m != "pipelines.family") or m == "pipelines.registry"
+            ]
+    allowed = {"pipelines.stages.summarize", "pipelines.stages.report", "pipelines.stages.ablation_report"}
+    assert not [o for o in offenders if o.split(" ")[0] not in allowed], offenders
+
+
 def test_the_walker_sees_relative_absolute_and_function_level_imports(tmp_path):
-    # stages.train imports the loop at module level; tools.recommend imports libraries only
-    assert "pipelines.training.loop" in direct_imports("pipelines.stages.train")
+    # the retrieval training stage imports the loop at module level
+    assert "pipelines.training.loop" in direct_imports("pipelines.families.retrieval.stage_train")
     assert "pipelines.ingest.stems" in direct_imports("pipelines.bench.ingest")  # inside a function
-    closure = module_closure("pipelines.stages.mclemcd")
-    assert {"pipelines.models.gcn", "pipelines.data.skeleton", "pipelines.reports.ablation"} <= closure
-    assert not any(m.startswith("pipelines.stages.") and m != "pipelines.stages.mclemcd" for m in closure)
+    closure = module_closure("pipelines.families.mclemcd.stage_train")
+    assert {"pipelines.families.mclemcd.gcn", "pipelines.data.skeleton", "pipelines.families.mclemcd.report"} <= closure
+    assert not any(m.startswith("pipelines.stages.") for m in closure)
 
 
 def test_dag_and_snakefile_import_no_torch_numpy_or_librosa():
@@ -83,7 +175,11 @@ def test_every_module_a_stage_loads_is_a_declared_dependency():
         missing = files - set(stage.deps)
         assert not missing, (stage.name, missing)
     # not vacuous: the training stage reaches the loop, the checkpoint and the models
-    for f in ("pipelines/training/loop.py", "pipelines/training/checkpoint.py", "pipelines/models/retrieval.py"):
+    for f in (
+        "pipelines/training/loop.py",
+        "pipelines/training/checkpoint.py",
+        "pipelines/families/retrieval/model.py",
+    ):
         assert f in stages["train_clip_seed0"].deps
 
 

@@ -4,7 +4,7 @@
 
 One full training step (forward, backward, optimizer update) of each trained model, on random
 inputs shaped like the configured dataset's, timed by the benchmarks' own step functions:
-the temporal retrieval model, MotionBeat, MCLEMCD and the dance-to-music generator, at each
+every model family's (:attr:`pipelines.family.Family.step_rate`; the temporal model for retrieval), at each
 ``--sizes`` (``small``: the defaults; ``paper``: the paper-size configs meant for GPU nodes), on
 the CPU (``--threads`` threads) and on CUDA when torch sees a device (otherwise the CUDA column
 says so). ``--amp`` times the CUDA steps under bfloat16 autocast as ``cuda.amp`` would train.
@@ -18,50 +18,15 @@ import contextlib
 
 import torch
 
-from ..config import SKELETON_LAYOUT, Paths, load_params
-from ..data.skeleton import Skeleton
+from ..config import Paths, load_params
 from ..files import write_json
-from ..models.retrieval import build_model
-from . import dance2music, mclemcd, motionbeat
-from .steps import bench_devices, bench_parser, bench_result, optimizer_step, time_steps
-
-#: Audio features per frame of the retrieval models' input (log-mel, MFCC, onset, beat), for the bench.
-RETRIEVAL_AUDIO_DIM = 96 + 20 + 2
-
-
-def temporal_rate(params: dict, size: str, device: torch.device, *, steps: int) -> dict:
-    """Training windows per second of the temporal retrieval model (``size`` small: its params; paper: the same)."""
-    cfg = params["temporal"]
-    joints = Skeleton(SKELETON_LAYOUT[params["dataset"]]).num_joints
-    frames, batch = params["train"]["window_frames"], params["train"]["batch_size"]
-    a_dim, m_dim = RETRIEVAL_AUDIO_DIM, joints * 3 * 2
-    stats = lambda d: (torch.zeros(d), torch.ones(d))  # noqa: E731
-    torch.manual_seed(0)
-    model = build_model(
-        "temporal", cfg, audio_dim=a_dim, motion_dim=m_dim, audio_stats=stats(a_dim), motion_stats=stats(m_dim)
-    )
-    model = model.to(device).train()
-    audio = torch.randn(batch, frames, a_dim, device=device)
-    motion = torch.randn(batch, frames, m_dim, device=device)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    step = optimizer_step(lambda: model.head.loss(model.embed_audio(audio), model.embed_motion(motion)), opt)
-    wall = time_steps(step, steps=steps, device=device)
-    return {
-        "size": size,
-        "device": device.type,
-        "batch_size": batch,
-        "windows_per_second": round(steps * batch / wall, 1),
-    }
+from ..registry import FAMILIES
+from ..training.bench_steps import bench_devices, bench_parser, bench_result
 
 
 def family_rates(params: dict, size: str, device: torch.device, *, steps: int) -> dict[str, dict]:
-    """One row per model family: the step functions of the model benchmarks."""
-    return {
-        "temporal": temporal_rate(params, size, device, steps=steps),
-        "motionbeat": motionbeat.step_rate(params, size, device, steps=steps, bpm=120.0),
-        "mclemcd": mclemcd.step_rate(params, size, device, steps=steps),
-        "dance2music": dance2music.train_rate(params, size, device, steps=steps),
-    }
+    """One row per model family with a training step (:attr:`pipelines.family.Family.step_rate`)."""
+    return {f.name: f.step_rate(params, size, device, steps=steps) for f in FAMILIES if f.step_rate is not None}
 
 
 def windows_per_second(row: dict) -> float:

@@ -1,9 +1,9 @@
 """Rhythm metrics of a music–motion model, the same protocol for every model:
 
 - **phase discrimination**: for each test window, the music's similarity to its true motion
-  against the same dance moved by ``motionbeat.phase_shifts_beats`` beats along its beat grid
+  against the same dance moved by ``rhythm.phase_shifts_beats`` beats along its beat grid
   (the music kept) and against a different dance at the same tempo (another test piece within
-  ± ``motionbeat.tempo_negatives.tolerance_bpm``). Top-1 accuracy (ties count against the
+  ± ``rhythm.tempo_tolerance_bpm``). Top-1 accuracy (ties count against the
   model; a candidate that would leave its sequence is left out) beside chance (1 / candidates),
   and per shift the share of windows where the true motion beats that candidate (chance 0.5).
 - **beat-tracking probe**: a logistic regression on frozen per-step music states (per token for

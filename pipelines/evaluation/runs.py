@@ -151,7 +151,7 @@ def rhythm_scores(
     ----------
     a_test, m_test : np.ndarray, shape (Q, E)
         Test embeddings, music and motion.
-    grid : pipelines.data.beat_windows.TokenSet
+    grid : pipelines.features.beat_windows.TokenSet
         The test windows on their beat grid.
     metas : list of dict
         The test windows.
@@ -159,20 +159,20 @@ def rhythm_scores(
         ``moved_motion(shift_tokens) -> (embeddings (Q, E), ok (Q,))``: each test window's motion
         moved that many tokens along its beat grid, embedded, and whether the move stayed inside
         the sequence.
-    features : pipelines.data.beat_windows.Features
+    features : pipelines.features.beat_windows.Features
     probe : dict or None
         The arguments of :func:`pipelines.evaluation.rhythm.beat_probe` but ``test_reference``
         and ``seed``; None for a model without per-step music states.
     """
-    from ..data.beat_windows import frame_windows, other_dance, probe_reference, probe_reference_label
+    from ..features.beat_windows import frame_windows, other_dance, probe_reference, probe_reference_label
     from .rhythm import beat_probe, phase_discrimination, retrieved_beat_align
 
-    cfg, seed = params["motionbeat"], params["seed"]
+    cfg, seed = params["rhythm"], params["seed"]
     candidates = {}
     for k in cfg["phase_shifts_beats"]:
         moved, ok = moved_motion(int(round(k * cfg["subdivisions"])))
         candidates[f"shift_{k:+g}_beats"] = np.where(ok, np.sum(a_test * moved, axis=1), np.nan)
-    other = other_dance(grid, tolerance_bpm=cfg["tempo_negatives"]["tolerance_bpm"], seed=seed)
+    other = other_dance(grid, tolerance_bpm=cfg["tempo_tolerance_bpm"], seed=seed)
     candidates["other_dance"] = np.where(other >= 0, np.sum(a_test * m_test[other], axis=1), np.nan)
     own = frame_windows(params, metas, features=features)
     out = {

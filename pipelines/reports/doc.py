@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 
 
 class Doc:
@@ -106,3 +107,20 @@ class Doc:
                     f"<figcaption>{html.escape(v[1])}</figcaption></figure>"
                 )
         return "\n".join(out) + "</body></html>\n"
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def spread(values: list[float], *, pct: bool = True, digits: int = 1) -> str:
+    """``mean ± std`` over runs (just the value for one run), in percent when ``pct``."""
+    v = np.asarray(values, dtype=float) * (100 if pct else 1)
+    if v.size == 1:
+        return f"{v[0]:.{digits}f}"
+    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"

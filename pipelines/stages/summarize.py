@@ -1,233 +1,34 @@
-"""Stage ``summarize``: every model's headline numbers over seeds, and the margins with intervals.
+"""Stage ``summarize``: every model's headline numbers over its runs, and the margins with intervals.
 
 ``python -m pipelines.stages.summarize --params params.yaml``
 
-For each retrieval model and MotionBeat it reads the runs' ``results/<dataset>/evaluation/<model>/seed<K>.json``
-and ``.npz`` and writes ``results/<dataset>/summary/<model>.json``: music → motion retrieval over the test windows (piece R@1, piece mAP,
-exact R@10, exact median rank) and the genre probes on motion and on music embeddings (per window,
-balanced, and per sequence by vote), each as mean ± std
-over the runs (``evaluate.seeds`` seeds, one run for the deterministic ``linear``; or one run
-per fold under ``evaluate.protocol: kfold``), with a 95 % bootstrap interval over the test
-queries (of the main seed; of every fold under kfold; ``evaluate.bootstrap_draws`` resamples)
-and its chance level. ``results/<dataset>/summary/mclemcd.json`` does the same for MCLEMCD's main
-variant (the grid's run plus stages ``mclemcd_seed<K>``). ``results/<dataset>/metrics/<model>.json``
-holds the few numbers DVC shows as the model's metrics (piece R@1 and mAP, or MCLEMCD's window and
-piece accuracy: mean, std, chance), so ``dvc metrics show`` and ``dvc metrics diff`` read at a glance.
-
-Models with rhythm metrics also get phase-discrimination top-1 (``phase_top1``) and beat-probe
-F-measure (``beat_probe_f``) with intervals over test windows, and the BeatAlign of the
-top-ranked motion.
-
-``results/<dataset>/comparison.json`` holds the margins: MotionBeat against the ``temporal``
-baseline on phase discrimination and the beat probe (paired over test windows); each learned model against
-the ``linear`` baseline (same test queries: a paired bootstrap over queries of the main seed,
-and the spread of the margin over seeds) and MCLEMCD's main variant against the majority class
-(paired over test windows), each with ``excludes_zero`` for its 95 % interval.
+Each model family with a summary (:data:`pipelines.registry.FAMILIES`, in order) writes its
+models' ``results/<dataset>/summary/<model>.json`` (every headline number as mean ± std over the
+runs, with its 95 % bootstrap interval and chance level) and ``results/<dataset>/metrics/<model>.json``
+(the few numbers ``dvc metrics show`` reads), and returns its margins over its baselines (e.g. the
+learned retrieval models over ``linear``, MotionBeat over ``linear`` and over ``temporal`` on the
+rhythm numbers, MCLEMCD over the majority class). ``results/<dataset>/comparison.json`` holds all
+margins, each with ``excludes_zero`` for its 95 % interval.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 
-import numpy as np
-
 from ..cli import run_stage
-from ..config import Paths, runs
-from ..evaluation.classification import correct_and_majority
-from ..evaluation.retrieval import per_query_metrics, relevance
-from ..evaluation.stats import bootstrap_ci, excludes_zero, mean_std, paired_bootstrap_ci
+from ..config import Paths
 from ..files import write_json
-from ..models.registry import DETERMINISTIC, MOTIONBEAT, SCORED_MODELS, Variant
-
-#: Rhythm numbers compared with the temporal baseline: name -> (section, value, per-query key).
-RHYTHM = {
-    "phase_top1": ("phase", "top1", "correct"),
-    "beat_probe_f": ("beat_probe", "f_measure", "per_window"),
-    "beat_probe_input_f": ("beat_probe_input", "f_measure", "per_window"),
-    "beat_probe_input_phase_f": ("beat_probe_input_phase", "f_measure", "per_window"),
-}
+from ..registry import FAMILIES
 
 log = logging.getLogger(__name__)
 
-#: Headline retrieval numbers: name -> (relevance level, per-query key, aggregate), music → motion, windows.
-HEADLINE = {
-    "piece_R@1": ("piece", "R@1", "mean"),
-    "piece_mAP": ("piece", "AP", "mean"),
-    "piece_R@10": ("piece", "R@10", "mean"),
-    "exact_R@10": ("exact", "R@10", "mean"),
-    "exact_median_rank": ("exact", "rank", "median"),
-}
-LEVEL_KEY = {"exact": "id", "piece": "piece", "genre": "genre"}
-
-
-def _per_query(npz: dict, level: str, ks: tuple[int, ...]) -> dict:
-    meta = [{"id": i, "piece": p, "genre": g} for i, p, g in zip(npz["id"], npz["piece"], npz["genre"])]
-    return per_query_metrics(npz["similarity"], relevance(meta, meta, key=LEVEL_KEY[level]), ks=ks)
-
-
-def _stored(metrics: dict, level: str, key: str, *, which: str = "model") -> float:
-    """A run's stored music → motion windows number (``which``: ``model`` or ``chance``) for a per-query key."""
-    entry = metrics["retrieval"]["windows"]["music_to_motion"][level][which]
-    return entry["median_rank" if key == "rank" else "mAP" if key == "AP" else key]
-
-
-def _npz(path) -> dict:
-    with np.load(path) as z:
-        return {k: z[k] for k in ("similarity", "id", "piece", "genre")}
-
-
-def retrieval_headline(params: dict, model: str) -> tuple[dict, dict]:
-    """The model's headline dict and, per headline number, the per-query values its interval is
-    drawn from: the main seed's test queries (``splits``), or every fold's (``kfold``)."""
-    paths, ecfg = Paths(params), params["evaluate"]
-    ks = tuple(sorted(set(ecfg["ks"]) | {1, 10}))
-    model_runs = runs(params, model)
-    results = [json.loads(paths.model_files(model, r["name"])["evaluation"].read_text()) for r in model_runs]
-    kfold = ecfg["protocol"] == "kfold"
-    pooled = [_npz(paths.model_files(model, r["name"])["eval"]) for r in (model_runs if kfold else model_runs[:1])]
-    sizes = [r["retrieval"]["windows"]["size"] for r in results]
-    out = {
-        "model": model,
-        "protocol": ecfg["protocol"],
-        "runs": [r["name"] for r in model_runs],
-        "deterministic": model in DETERMINISTIC,
-        "test_windows": sum(sizes) if kfold else sizes[0],
-        "interval_over": "test queries of every fold" if kfold else "test queries of the main seed",
-        "best_epoch": mean_std([r["best_epoch"] for r in results]),
-    }
-    per_query = {}
-    for name, (level, key, agg) in HEADLINE.items():
-        q = np.concatenate([_per_query(z, level, ks)[key] for z in pooled])
-        per_query[name] = q
-        stat = np.median if agg == "median" else np.mean
-        out[name] = {
-            **mean_std([_stored(r, level, key) for r in results]),
-            "ci95": bootstrap_ci(q, draws=ecfg["bootstrap_draws"], seed=params["seed"], statistic=stat),
-            "chance": mean_std([_stored(r, level, key, which="chance") for r in results])["mean"],
-        }
-    for side, label in (("motion", "motion"), ("audio", "music")):
-        probe = [r["genre_probe"][side] for r in results]
-        out[f"genre_probe_{label}_window"] = {
-            **mean_std([p["window_accuracy"] for p in probe]),
-            "chance": mean_std([p["chance_window"] for p in probe])["mean"],
-        }
-        out[f"genre_probe_{label}_balanced"] = mean_std([p["balanced_accuracy"] for p in probe])
-        out[f"genre_probe_{label}_sequence"] = {
-            **mean_std([p["sequence_accuracy"] for p in probe]),
-            "chance": mean_std([p["chance_sequence"] for p in probe])["mean"],
-        }
-    for name, (section, key, per) in RHYTHM.items():
-        parts = [r["rhythm"].get(section) for r in results]
-        if any(p is None for p in parts):
-            continue
-        used = results if kfold else results[:1]
-        q = np.concatenate([np.asarray(r["rhythm"][section][per], dtype=float) for r in used])
-        per_query[name] = q
-        out[name] = {
-            **mean_std([p[key] for p in parts]),
-            "ci95": bootstrap_ci(q, draws=ecfg["bootstrap_draws"], seed=params["seed"]),
-            "chance": mean_std([p["chance"] for p in parts])["mean"],
-        }
-    if all("beat_align" in r["rhythm"] for r in results):
-        out["retrieved_beat_align"] = {
-            **mean_std([r["rhythm"]["beat_align"]["retrieved"] for r in results]),
-            "true_pair": results[0]["rhythm"]["beat_align"]["true_pair"],
-            "chance": results[0]["rhythm"]["beat_align"]["random_pair"],
-        }
-    return out, per_query
-
-
-def mclemcd_headline(params: dict) -> tuple[dict, dict] | None:
-    """MCLEMCD's main variant over seeds and its margin over the majority class (None without the grid's run)."""
-    paths, ecfg = Paths(params), params["evaluate"]
-    grid = json.loads((paths.results / "mclemcd" / "metrics.json").read_text())
-    name = Variant(**params["mclemcd"]["main"]).name
-    if name not in grid["variants"]:
-        return None
-    runs = [grid["variants"][name]] + [
-        json.loads((paths.results / "mclemcd" / f"main_seed{k}.json").read_text()) for k in range(1, ecfg["seeds"])
-    ]
-    out = {
-        "model": "mclemcd",
-        "variant": name,
-        "protocol": grid["protocol"],
-        "seeds": len(runs),
-        "test_windows": runs[0]["windows"],
-    }
-    for key in ("window_accuracy", "segment_accuracy", "piece_accuracy"):
-        out[key] = mean_std([r[key] for r in runs])
-    out["majority_class_window"] = runs[0]["majority_class_window"]
-    correct, is_major = correct_and_majority(
-        runs[0]["confusion"], genres=grid["genres"], majority=runs[0].get("majority_class")
-    )
-    out["window_accuracy"]["ci95"] = bootstrap_ci(correct, draws=ecfg["bootstrap_draws"], seed=params["seed"])
-    out["interval_over"] = "test windows of the main seed"
-    margin_ci = paired_bootstrap_ci(correct, is_major, draws=ecfg["bootstrap_draws"], seed=params["seed"])
-    margin = {
-        "model": name,
-        "baseline": "majority class",
-        "metric": "window accuracy",
-        **{k: v for k, v in mean_std([r["window_accuracy"] - r["majority_class_window"] for r in runs]).items()},
-        "ci95": margin_ci,
-        "interval_over": "test windows of the main seed",
-        "excludes_zero": excludes_zero(margin_ci),
-    }
-    return out, margin
-
-
-def compact(head: dict, names: tuple[str, ...]) -> dict:
-    """The few numbers DVC shows for a model: each name's mean, std and chance (when it has one)."""
-    out = {"runs": len(head["runs"]) if "runs" in head else head["seeds"]}
-    for name in names:
-        out[name] = round(head[name]["mean"], 4)
-        out[f"{name}_std"] = round(head[name]["std"], 4)
-        if "chance" in head[name]:
-            out[f"{name}_chance"] = round(head[name]["chance"], 4)
-    return out
-
 
 def main(params: dict) -> None:
-    paths, ecfg = Paths(params), params["evaluate"]
-    heads, per_query = {}, {}
-    for model in SCORED_MODELS:
-        heads[model], per_query[model] = retrieval_headline(params, model)
-        write_json(paths.headline(model), heads[model])
-        write_json(paths.metrics_file(model), compact(heads[model], ("piece_R@1", "piece_mAP")))
-    margins = []
-    pairs = [(m, "linear", n) for m in SCORED_MODELS if m != "linear" for n in ("piece_R@1", "piece_mAP")]
-    pairs += [(MOTIONBEAT, "temporal", n) for n in RHYTHM if n in heads[MOTIONBEAT] and n in heads["temporal"]]
-    for model, baseline, name in pairs:
-        base = heads[baseline]
-        ci = paired_bootstrap_ci(
-            per_query[model][name], per_query[baseline][name], draws=ecfg["bootstrap_draws"], seed=params["seed"]
-        )
-        values, base_values = heads[model][name]["values"], base[name]["values"]
-        paired = len(base_values) == len(values)  # kfold: fold by fold; seeds: against the one linear run
-        diff = mean_std([v - (base_values[i] if paired else base[name]["mean"]) for i, v in enumerate(values)])
-        margins.append(
-            {
-                "model": model,
-                "baseline": baseline,
-                "metric": name if name in RHYTHM else f"music → motion {name}",
-                **diff,
-                "ci95": ci,
-                "interval_over": heads[model]["interval_over"],
-                "excludes_zero": excludes_zero(ci),
-            }
-        )
-    mc = mclemcd_headline(params)
-    if mc is not None:
-        write_json(paths.headline("mclemcd"), mc[0])
-        write_json(
-            paths.metrics_file("mclemcd"),
-            {
-                **compact(mc[0], ("window_accuracy", "piece_accuracy")),
-                "majority_class_window": mc[0]["majority_class_window"],
-            },
-        )
-        margins.append(mc[1])
-    write_json(paths.results / "comparison.json", {"dataset": params["dataset"], "margins": margins})
+    heads, per_query, margins = {}, {}, []
+    for family in FAMILIES:
+        if family.summarize is not None:
+            margins += family.summarize(params, heads, per_query)
+    write_json(Paths(params).results / "comparison.json", {"dataset": params["dataset"], "margins": margins})
     for m in margins:
         log.info(
             "%s − %s, %s: %+.3f ± %.3f over %d runs; 95%% CI [%+.3f, %+.3f]%s",

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from ..config import REPO_ROOT, load_params
 from ..evaluation.stats import mean_std
+from ..families.dance2music.report import audio_table, margin_text, token_table
 from ..files import atomic_file
 from ..models.registry import SCORED_MODELS
-from ..reports.generation import audio_table, margin_text, token_table
-from ..reports.motionbeat import markdown_table
+from ..reports.doc import markdown_table
 
 
 def _pct(x: float) -> str:
@@ -230,8 +230,8 @@ def dataset_section(results: Path) -> list[str]:
 
 
 def generation_lines(results: Path) -> list[str]:
-    """Dance to music's tables (stage ``evaluate_generate``), when it ran."""
-    path = results / "generate" / "evaluation.json"
+    """Dance to music's tables (stage ``evaluate_dance2music``), when it ran."""
+    path = results / "dance2music" / "evaluation.json"
     if not path.exists():
         return []
     r = json.loads(path.read_text())

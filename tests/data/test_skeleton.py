@@ -48,7 +48,7 @@ def test_mtd23_edges_are_rigid_bones_on_real_data(mtd_root):
 def test_one_tree_one_direction(layout):
     """Every bone points away from the root: per edge (``bones``) and per joint (MCLEMCD's limbs)
     the vector is child − parent with the parent one hop nearer the root joints."""
-    from pipelines.models.gcn import Graph
+    from pipelines.families.mclemcd.gcn import Graph
 
     sk = Skeleton(layout)
     assert (sk.hops >= 0).all()

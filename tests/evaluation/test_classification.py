@@ -74,7 +74,7 @@ def test_the_three_former_vote_sites_agree_on_ties(monkeypatch):
     probe = genre_probe(np.zeros((2, 3)), ["A", "B"], np.zeros((4, 3)), meta, seed=0)
     assert probe["sequence_accuracy"] == 1.0 and probe["window_accuracy"] == 0.5
 
-    from pipelines.tools.recommend import recommend
+    from pipelines.families.mclemcd.recommend import recommend
 
     class FixedModel:  # MCLEMCD's interface as recommend() uses it, with the tie as its logits
         genres = ["A", "B"]

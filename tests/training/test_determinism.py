@@ -8,9 +8,12 @@ import pytest
 import torch
 
 from pipelines.config import Paths
-from pipelines.models.registry import MOTIONBEAT, Variant
-from pipelines.stages import fit_tokenizer, mclemcd, train_generate, train_motionbeat
-from pipelines.stages.train import train_model
+from pipelines.families.dance2music import stage_fit_tokenizer as fit_tokenizer
+from pipelines.families.dance2music import stage_train as train_dance2music
+from pipelines.families.mclemcd import stage_train as mclemcd
+from pipelines.families.mclemcd.variants import variant_of
+from pipelines.families.motionbeat import stage_train as train_motionbeat
+from pipelines.families.retrieval.stage_train import train_model
 from pipelines.training.checkpoint import load_checkpoint
 
 from ..helpers import make_params, run_all
@@ -35,7 +38,7 @@ def _retrieval(name):
 
 
 def _motionbeat(params, seed_index):
-    ckpt = load_checkpoint(train_motionbeat.train(params, MOTIONBEAT, seed_index=seed_index))
+    ckpt = load_checkpoint(train_motionbeat.train(params, seed_index=seed_index))
     return ckpt["state_dict"], [h["train_loss"] for h in ckpt["record"]["history"]]
 
 
@@ -43,14 +46,14 @@ def _mclemcd(params, seed_index):
     """Stage mclemcd's main variant, with the main seed moved by ``seed_index`` (stage mclemcd_seed's seeds)."""
     params = {**params, "seed": params["seed"] + seed_index}
     mclemcd.main(params)
-    name = Variant(**params["mclemcd"]["main"]).name
+    name = variant_of(params).name
     ckpt = load_checkpoint(Paths(params).models / "mclemcd" / f"{name}.pt")
     history = json.loads((Paths(params).results / "mclemcd" / "tables" / "history.json").read_text())[name]
     return ckpt["state_dict"], [h["train_loss"] for fold in history for h in fold]
 
 
 def _generate(params, seed_index):
-    ckpt = load_checkpoint(train_generate.train(params, seed_index=seed_index))
+    ckpt = load_checkpoint(train_dance2music.train(params, seed_index=seed_index))
     return ckpt["state_dict"], [h["train_loss"] for h in ckpt["record"]["history"]]
 
 
@@ -60,7 +63,7 @@ FAMILIES = {
     "temporal": _retrieval("temporal"),
     "motionbeat": _motionbeat,
     "mclemcd": _mclemcd,
-    "generate": _generate,
+    "dance2music": _generate,
 }
 
 

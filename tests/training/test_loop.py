@@ -123,7 +123,7 @@ def test_checkpoint_round_trip_and_refusals(tmp_path):
 
 
 def test_retrieval_training_refuses_a_validation_split_of_one_window(tmp_path, monkeypatch):
-    from pipelines.stages import train
+    from pipelines.families.retrieval import stage_train as train
 
     from ..helpers import make_params
 

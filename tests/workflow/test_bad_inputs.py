@@ -12,11 +12,11 @@ import soundfile as sf
 from pipelines.cli import run_stage
 from pipelines.config import Paths
 from pipelines.data.datasets import parse_aist_name
-from pipelines.data.generation import dataset_examples
 from pipelines.data.synthetic import generate_synthetic
+from pipelines.families.dance2music import stage_fit_tokenizer as fit_tokenizer
+from pipelines.families.dance2music.data import dataset_examples
+from pipelines.families.dance2music.tokenizer import load_tokenizer
 from pipelines.files import read_csv
-from pipelines.models.audio_tokenizer import load_tokenizer
-from pipelines.stages import fit_tokenizer
 
 from ..helpers import DATA_STAGE_MAINS, make_params, run_all, write_params
 

@@ -6,9 +6,10 @@ import numpy as np
 
 from pipelines.config import Paths
 from pipelines.dag import stages
-from pipelines.data.generation_files import tokenizer_files
-from pipelines.models.audio_tokenizer import MelKMeansTokenizer
-from pipelines.stages import acquire, audio_features, fit_tokenizer
+from pipelines.families.dance2music import stage_fit_tokenizer as fit_tokenizer
+from pipelines.families.dance2music.files import tokenizer_files
+from pipelines.families.dance2music.tokenizer import MelKMeansTokenizer
+from pipelines.stages import acquire, audio_features
 
 from ..helpers import make_params
 
@@ -20,7 +21,7 @@ def test_tokenizer_is_fitted_on_train_music_and_scored_on_val_music(tmp_path):
     fit_tokenizer.main(params)
     files = tokenizer_files(params)
     tok = MelKMeansTokenizer.load(files["tokenizer"])
-    cfg = params["generate"]["mel_kmeans"]
+    cfg = params["dance2music"]["mel_kmeans"]
     assert (tok.n_codebooks, tok.codebook_size, tok.frame_rate) == (2, 16, cfg["sample_rate"] / cfg["hop_length"])
     m = json.loads(files["metrics"].read_text())
     rows = Paths(params).index.joinpath("sequences.csv").read_text().splitlines()[1:]
@@ -38,5 +39,5 @@ def test_tokenizer_is_fitted_on_train_music_and_scored_on_val_music(tmp_path):
 def test_the_stage_exists_only_for_the_offline_tokenizer(tmp_path):
     params = make_params(tmp_path)
     assert "fit_tokenizer" in stages(params)
-    params["generate"]["tokenizer"] = "encodec"
+    params["dance2music"]["tokenizer"] = "encodec"
     assert "fit_tokenizer" not in stages(params)

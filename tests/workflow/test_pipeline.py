@@ -338,7 +338,7 @@ def test_snakemake_reruns_only_what_changed(tmp_path):
     write_params(work / "params.yaml", params)
     for module, expected in (
         ("pipelines/reports/ablation.py", {"mclemcd", "summarize", "report"}),
-        ("pipelines/evaluation/stats.py", {"evaluate_generate", "summarize", "report"}),
+        ("pipelines/evaluation/stats.py", {"evaluate_dance2music", "summarize", "report"}),
         ("pipelines/data/skeleton.py", {"acquire", "motion_features", "data_report", "mclemcd"}),
     ):
         path = work / module

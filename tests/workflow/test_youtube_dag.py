@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from pipelines.config import REPO_ROOT
-from pipelines.data.generation import RHYTHM_CHANNELS
+from pipelines.families.dance2music.data import RHYTHM_CHANNELS
 from pipelines.files import read_csv
 from pipelines.ingest.youtube import ffmpeg_exe
 from pipelines.tools.random_encodec import save_random_encodec
@@ -53,7 +53,7 @@ def youtube_workflow(shared_data, tmp_path_factory):
     # flags it, so keep flagged clips here to run the pipeline on real video at all
     params["datasets"]["youtube"]["drop_glitchy"] = False
     params["datasets"]["youtube"]["splits"] = {split: [str(copy)] for split, copy in copies.items()}
-    params["generate"]["tokenizer"] = "encodec"  # dance to music on EnCodec codes (random weights of the real model)
+    params["dance2music"]["tokenizer"] = "encodec"  # dance to music on EnCodec codes (random weights of the real model)
     params.update(data_dir="data", results_dir="results", models_dir="models")
     params["youtube"].update(links=str(links), target="data/youtube/clips")
     params["encodec"]["model"] = str(tmp / "encodec")
@@ -114,21 +114,21 @@ def test_dance_to_music_trains_and_is_scored_on_the_clips(youtube_workflow, shar
     """The clips' MediaPipe pose (33 landmarks at 24 fps) and their music as EnCodec codes, one clip per
     split; then the command puts the trained generator's music under the real video."""
     work, params, _ = youtube_workflow
-    r = json.loads((work / "results" / "youtube" / "generate" / "evaluation.json").read_text())
+    r = json.loads((work / "results" / "youtube" / "dance2music" / "evaluation.json").read_text())
     assert sorted(r["runs"]) == ["seed0", "seed1"] and (r["train_windows"], r["test_windows"]) == (2, 1)
-    ckpt = torch.load(work / "models" / "youtube" / "generate" / "seed0.pt", weights_only=True)
+    ckpt = torch.load(work / "models" / "youtube" / "dance2music" / "seed0.pt", weights_only=True)
     assert ckpt["arch"]["pose_dim"] == 33 * 6 + RHYTHM_CHANNELS and ckpt["arch"]["pose_fps"] == 24
     real = r["baselines"]["real"]["audio"]
     assert real["crossmodal"] is None and "no retrieval model" in real["why_not"] and 0 <= real["beat_align"] <= 1
     (sample,) = r["samples"]
     assert sample["sequence"] == "clip_3_0"
-    assert (work / "results" / "youtube" / "generate" / "samples" / sample["videos"]["generated"]).stat().st_size > 0
+    assert (work / "results" / "youtube" / "dance2music" / "samples" / sample["videos"]["generated"]).stat().st_size > 0
     assert r["tokenizer"] == "encodec" and ckpt["layout"]["n_codebooks"] == 2 and ckpt["layout"]["frame_rate"] == 75
-    assert not (work / "models" / "youtube" / "generate" / "tokenizer.npz").exists()  # EnCodec needs no fit
+    assert not (work / "models" / "youtube" / "dance2music" / "tokenizer.npz").exists()  # EnCodec needs no fit
     out = tmp_path / "with_music.mp4"
     video = shared_data / "youtube" / "clip_0_0" / "video.mp4"
     cmd = [sys.executable, "-m", "pipelines.dance2music", "--video", str(video), "--out", str(out)]
-    cmd += ["--checkpoint", str(work / "models" / "youtube" / "generate" / "seed0.pt"), "--params", "params.yaml"]
+    cmd += ["--checkpoint", str(work / "models" / "youtube" / "dance2music" / "seed0.pt"), "--params", "params.yaml"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     done = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -4,11 +4,12 @@ sys.path.insert(0, workflow.basedir)
 
 from pipelines.config import ParamsError, load_params  # noqa: E402
 from pipelines.dag import ablation_targets, final_targets, stages  # noqa: E402
+from pipelines.registry import check_params  # noqa: E402
 
 # params.yaml goes through pipelines.config.load_params before Snakemake's own `configfile:`, which
 # reports a YAML syntax error without its line: one line naming the file and the line or the key
 try:
-    PARAMS = load_params("params.yaml")
+    PARAMS = check_params(load_params("params.yaml"))
 except ParamsError as err:
     raise WorkflowError(str(err))
 

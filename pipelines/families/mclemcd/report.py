@@ -1,0 +1,98 @@
+"""MCLEMCD's ablation table in the paper's layout, as rows, a caption and Markdown (no torch)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ...config import Paths
+from ...reports.doc import Doc, pct, plt, spread
+from .variants import MCLEMCD_INPUTS, MCLEMCD_REGULARISERS, Variant, variant_of
+
+
+def ablation_rows(results: dict) -> tuple[list[str], list[list[str]]]:
+    """The paper's ablation layout: one row per (collaborative learning, regulariser), one column
+    per input; cells are window / segment / piece accuracy (%)."""
+    header = ["collaborative learning", "regulariser", *MCLEMCD_INPUTS]
+    rows = []
+    for cl in (False, True):
+        for reg in MCLEMCD_REGULARISERS:
+            cells, any_cell = [], False
+            for inp in MCLEMCD_INPUTS:
+                if not cl and reg == "fc" and Variant(cl, "plain", inp).name in results:
+                    cells.append("= plain")
+                    continue
+                r = results.get(Variant(cl, reg, inp).name)
+                any_cell |= r is not None
+                cells.append(
+                    f"{100 * r['window_accuracy']:.1f} / {100 * r['segment_accuracy']:.1f} / "
+                    f"{100 * r['piece_accuracy']:.1f}"
+                    if r
+                    else "–"
+                )
+            if any_cell:
+                rows.append(["with" if cl else "without", reg, *cells])
+    return header, rows
+
+
+def ablation_caption(summary: dict) -> str:
+    first = next(iter(summary["variants"].values()))
+    leaky = (
+        " Leaky: windows of one piece fall in both train and test (the paper's MusicToDance split); for "
+        "comparison only."
+        if summary["protocol"] == "leaky_windows"
+        else ""
+    )
+    return (
+        f"MCLEMCD genre accuracy from dance on `{summary['dataset']}`, protocol `{summary['protocol']}`, size "
+        f"`{summary['size']}`: window / segment ({summary['segment_frames']} frames, majority vote over its "
+        f"{summary['window_frames']}-frame windows) / piece (majority vote) accuracy, %. Majority class: "
+        f"{100 * first['majority_class_window']:.1f} % of test windows, {100 * first['majority_class_piece']:.1f} % "
+        f"of pieces; {first['windows']} windows, {first['segments']} segments, {first['pieces']} pieces. Without "
+        "collaborative learning the FC mapping network has no loss to train it, so that row equals plain." + leaky
+    )
+
+
+def ablation_markdown(summary: dict) -> str:
+    header, rows = ablation_rows(summary["variants"])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
+    return ablation_caption(summary) + "\n\n" + "\n".join(lines) + "\n"
+
+
+def mclemcd_section(params: dict, doc: Doc) -> None:
+    """The MCLEMCD ablation table and the main variant's confusion matrix."""
+    summary = json.loads((Paths(params).results / "mclemcd" / "metrics.json").read_text())
+    doc.h(2, "MCLEMCD: music genre from dance")
+    doc.p(ablation_caption(summary))
+    doc.table(*ablation_rows(summary["variants"]))
+    main_variant = variant_of(params).name
+    r = summary["variants"].get(main_variant)
+    if r is None:
+        return
+    doc.p(
+        "The ablation grid is one run per variant (the main seed). "
+        f"Main variant {main_variant}, main seed: window accuracy {pct(r['window_accuracy'])} % against the majority "
+        f"class's {pct(r['majority_class_window'])} % "
+        f"({100 * (r['window_accuracy'] - r['majority_class_window']):+.1f} points); {r['pieces_correct']} of "
+        f"{r['pieces']} pieces right."
+    )
+    head_path = Paths(params).headline("mclemcd")
+    if head_path.exists():
+        head = json.loads(head_path.read_text())
+        doc.p(
+            f"Main variant over {head['seeds']} seeds (mean ± std): window {spread(head['window_accuracy']['values'])} %, "
+            f"segment {spread(head['segment_accuracy']['values'])} %, piece {spread(head['piece_accuracy']['values'])} %; "
+            f"main seed's window accuracy, 95 % bootstrap interval over test windows: "
+            f"[{pct(head['window_accuracy']['ci95'][0])}, {pct(head['window_accuracy']['ci95'][1])}] %."
+        )
+    cm = np.array(r["confusion"], dtype=float)
+    cm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    genres = summary["genres"]
+    fig, ax = plt.subplots(figsize=(4.4, 3.8))
+    ax.imshow(cm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(genres)), genres, fontsize=7, rotation=90)
+    ax.set_yticks(range(len(genres)), genres, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    doc.figure("mclemcd_confusion", fig, f"MCLEMCD {main_variant}: genre from dance, test windows, rows normalised.")

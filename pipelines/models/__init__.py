@@ -1,1 +1,0 @@
-"""Models: the torch-free registry of names, graph convolution, losses, retrieval models, MCLEMCD."""
