@@ -40,7 +40,7 @@ run: $(STAMP)
 	snakemake --cores 1 all --touch --quiet
 	python -m pipelines.tools.numbers --params params.yaml
 
-# Share a run through a DVC remote (README: "Sharing data and models: DVC remotes"). `make push`
+# Share a run through a DVC remote (docs/dvc.md). `make push`
 # uploads what DVC's cache holds of every output dvc.yaml tracks (after `make run` or `dvc repro`);
 # `make pull` downloads and checks them out, then `--touch` tells Snakemake they are current, so
 # on a fresh clone neither `dvc repro` nor `snakemake all` runs a stage. REMOTE=<name> picks a
