@@ -62,7 +62,9 @@ class Family:
     check_params: Callable[[dict, str], None] | None = None  # cross-key checks; raise ParamsError
     variants: Callable[[dict], dict[str, dict]] | None = None  # default: params[name]["variants"]
     headline: tuple[str, ...] = field(default_factory=tuple)  # summary keys DVC shows (metrics/<model>.json)
-    step_rate: Callable[..., dict] | None = None  # (params, size, device, *, steps) -> one training step's rate
+    step_rate: str | None = (
+        None  # "module:function" (params, size, device, *, steps) -> one training step's rate (make gpu-check)
+    )
     summary_params: tuple[str, ...] = ()  # params the summary and report read (besides `evaluate`)
     ablation_params: tuple[str, ...] = ()  # params the ablation report reads
 

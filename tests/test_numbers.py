@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines.models.registry import SCORED_MODELS
+from pipelines.registry import scored_models
 from pipelines.tools.numbers import main, render
 
 from .helpers import write_params
@@ -73,7 +73,7 @@ def _fake_results(root: Path, piece_r1: float = 0.5) -> None:
     """A ``synthetic`` results folder with the summaries `make numbers` reads, and two benchmarks."""
     summary = root / "synthetic" / "summary"
     summary.mkdir(parents=True, exist_ok=True)
-    for m in SCORED_MODELS:
+    for m in scored_models({}):
         head = {
             "runs": ["seed0"] if m == "linear" else ["seed0", "seed1"],
             "protocol": "splits",

@@ -1,5 +1,5 @@
 """Retrieval metrics (ranks with ties against the model, R@K, median rank, mAP, chance) and the
-galleries and relevance levels of the evaluation protocol (see :mod:`pipelines.stages.evaluate`)."""
+galleries and relevance levels of the evaluation protocol (see the retrieval stages)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Scoring one training run from its embeddings, and its files: what every ``evaluate_*`` stage writes.
 
 :func:`score_run` takes a run's test and training embeddings (whatever the model family) and
-writes the protocol of :mod:`pipelines.stages.evaluate` — retrieval over the windows and
+writes the protocol of the retrieval stages — retrieval over the windows and
 sequences galleries at three relevance levels beside chance, the genre probe, the recall
 curve — plus the rhythm metrics (:mod:`pipelines.evaluation.rhythm`) the caller computed.
 """

@@ -124,3 +124,17 @@ def spread(values: list[float], *, pct: bool = True, digits: int = 1) -> str:
     if v.size == 1:
         return f"{v[0]:.{digits}f}"
     return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
+
+
+def ms_text(entry: dict, *, pct: bool = True, digits: int | None = None) -> str:
+    """``mean ± std`` of a summary entry (just the mean for one run), in percent when ``pct``."""
+    scale = 100 if pct else 1
+    digits = (1 if pct else 0) if digits is None else digits
+    text = f"{scale * entry['mean']:.{digits}f}"
+    return text + (f" ± {scale * entry['std']:.{digits}f}" if entry.get("n", 1) > 1 else "")
+
+
+def ci_text(interval: list[float], *, pct: bool = True) -> str:
+    """``[low, high]`` of an interval, in percent when ``pct``."""
+    scale, digits = (100, 1) if pct else (1, 0)
+    return f"[{scale * interval[0]:.{digits}f}, {scale * interval[1]:.{digits}f}]"

@@ -1,9 +1,7 @@
-"""The DAG's stages: one module per stage, run as ``python -m pipelines.stages.<module> --params params.yaml``.
-
-Stage ``train_<model>_seed<K>`` runs :mod:`pipelines.stages.train` and ``evaluate_<model>_seed<K>``
-runs :mod:`pipelines.stages.evaluate` (with ``--model`` and ``--seed-index``),
-``mclemcd_seed<K>`` runs :mod:`pipelines.stages.mclemcd_seed`; every other stage's module has
-its name. :mod:`pipelines.dag` declares which stage reads and writes what.
+"""The DAG's data and cross-family stages, one module per stage, run as
+``python -m pipelines.stages.<module> --params params.yaml``; a model family's stages are the
+``stage_*`` modules of its folder (``pipelines/families/<name>/``). :mod:`pipelines.dag` declares
+which stage reads and writes what.
 
 Reproducible numerics, set here once, before numpy, scipy, numba or torch is loaded (importing
 this package is the first thing every stage does):

@@ -30,27 +30,10 @@ import sys
 from pathlib import Path
 
 from ..config import REPO_ROOT, load_params
-from ..evaluation.stats import mean_std
-from ..families.dance2music.report import audio_table, margin_text, token_table
 from ..files import atomic_file
-from ..models.registry import SCORED_MODELS
-from ..reports.doc import markdown_table
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}"
-
-
-def _ms(entry: dict, *, pct: bool = True, digits: int | None = None) -> str:
-    scale = 100 if pct else 1
-    digits = (1 if pct else 0) if digits is None else digits
-    text = f"{scale * entry['mean']:.{digits}f}"
-    return text + (f" ± {scale * entry['std']:.{digits}f}" if entry.get("n", 1) > 1 else "")
-
-
-def _ci(interval: list[float], *, pct: bool = True) -> str:
-    scale, digits = (100, 1) if pct else (1, 0)
-    return f"[{scale * interval[0]:.{digits}f}, {scale * interval[1]:.{digits}f}]"
+from ..registry import FAMILIES, scored_models
+from ..reports.doc import ci_text as _ci
+from ..reports.doc import ms_text as _ms
 
 
 def _git(*args: str) -> str:
@@ -70,14 +53,13 @@ def _commit_date(commit: str) -> str:
     return (_git("show", "-s", "--format=%cs", commit) if commit != "unknown" else "") or "date unknown"
 
 
-def dataset_section(results: Path) -> list[str]:
-    """Markdown lines for one dataset's results folder (empty when it holds no headline)."""
-    heads = {m: results / "summary" / f"{m}.json" for m in SCORED_MODELS}
-    if not all(p.exists() for p in heads.values()):
+def dataset_section(results: Path, params: dict) -> list[str]:
+    """Markdown lines for one dataset's results folder (empty when no family wrote a headline):
+    the data, then each model family's lines (:data:`pipelines.registry.FAMILIES`), then the margins."""
+    context = {"scored_models": scored_models(params)}
+    parts = {f.name: f.numbers(results, context) for f in FAMILIES if f.numbers is not None}
+    if not any(parts.values()) or not (results / "summary").is_dir():
         return []
-    head = {m: json.loads(p.read_text()) for m, p in heads.items()}
-    first = max(head.values(), key=lambda h: len(h["runs"]))  # a learned model: every run
-    kfold = first["protocol"] == "kfold"
     lines = [_dataset_heading(results.name), ""]
     summary_path = results / "data_report" / "summary.json"
     if summary_path.exists():
@@ -90,124 +72,8 @@ def dataset_section(results: Path) -> list[str]:
             + ".",
             "",
         ]
-    runs = ", ".join(first["runs"])
-    lines += [
-        f"Retrieval, music → motion over the test windows ({results}/summary/<model>.json; protocol "
-        f"`{first['protocol']}`, runs {runs}). Percent; mean ± std over "
-        f"{'folds' if kfold else 'seeds'}, then the 95 % bootstrap interval over the {first['interval_over']}.",
-        "",
-        "| model | runs | piece R@1 | interval | piece R@10 | piece mAP | exact R@10 | exact medR | genre probe (motion) "
-        "| best epoch |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for m, h in head.items():
-        lines.append(
-            f"| {m} | {len(h['runs'])} | {_ms(h['piece_R@1'])} | {_ci(h['piece_R@1']['ci95'])} | "
-            f"{_ms(h['piece_R@10'])} | {_ms(h['piece_mAP'])} | "
-            f"{_ms(h['exact_R@10'])} | {_ms(h['exact_median_rank'], pct=False)} | {_ms(h['genre_probe_motion_window'])} "
-            f"(balanced {_ms(h['genre_probe_motion_balanced'])}) | {_ms(h['best_epoch'], pct=False)} |"
-        )
-    lines.append(
-        f"| chance | | {_pct(first['piece_R@1']['chance'])} | | {_pct(first['piece_R@10']['chance'])} | "
-        f"{_pct(first['piece_mAP']['chance'])} | "
-        f"{_pct(first['exact_R@10']['chance'])} | {first['exact_median_rank']['chance']:.0f} | "
-        f"{_pct(first['genre_probe_motion_window']['chance'])} (majority class) | |"
-    )
-    lines.append("")
-    mc_path = results / "summary" / "mclemcd.json"
-    if mc_path.exists():
-        mc = json.loads(mc_path.read_text())
-        lines += [
-            f"MCLEMCD `{mc['variant']}` ({mc_path}; protocol `{mc['protocol']}`, seeds: {mc['seeds']}): window "
-            f"{_ms(mc['window_accuracy'])} %, segment {_ms(mc['segment_accuracy'])} %, piece "
-            f"{_ms(mc['piece_accuracy'])} %; majority class {_pct(mc['majority_class_window'])} % of windows; main "
-            f"seed's window accuracy {_ci(mc['window_accuracy']['ci95'])} % (95 % bootstrap over test windows).",
-            "",
-        ]
-    grid_path = results / "mclemcd_ablation" / "metrics.json"  # the grid (target ablations), else the main variant
-    if not grid_path.exists():
-        grid_path = results / "mclemcd" / "metrics.json"
-    if grid_path.exists():
-        grid = json.loads(grid_path.read_text())
-        rows = []
-        for name, v in sorted(grid["variants"].items()):
-            if "per_fold" in v:
-                folds = v["per_fold"]
-                acc = [f["window_accuracy"] for f in folds]
-                bal = [f["balanced_accuracy_window"] for f in folds]
-                bal_p = [f["balanced_accuracy_piece"] for f in folds]
-                rows.append(
-                    f"| {name} | {_ms(mean_std(acc))} | {_ms(mean_std(bal))} | {_pct(v['balanced_accuracy_window'])} | "
-                    f"{_ms(mean_std(bal_p))} | {_pct(v['balanced_accuracy_piece'])} | {_pct(v['majority_class_window'])} |"
-                )
-        if rows:
-            lines += [
-                f"MCLEMCD per fold ({grid_path}; protocol `{grid['protocol']}`): mean ± std over folds, then the pooled "
-                "test windows / dances of all folds. Percent.",
-                "",
-                "| variant | window accuracy | balanced, window | balanced, window (pooled) | balanced, dance | "
-                "balanced, dance (pooled) | majority class, window (pooled) |",
-                "|---|---|---|---|---|---|---|",
-                *rows,
-                "",
-                f"Balanced accuracy is the mean recall over genres; its chance level is 1 / {len(grid['genres'])} = "
-                f"{_pct(1 / len(grid['genres']))} % here ({', '.join(grid['genres'])}).",
-                "",
-            ]
-        recall = {
-            n: v.get("per_genre_recall_window") for n, v in grid["variants"].items() if v.get("per_genre_recall_window")
-        }
-        if recall and kfold:
-            genres = sorted({g for r in recall.values() for g in r})
-            lines += [
-                "Per-genre recall of the pooled test windows (percent):",
-                "",
-                "| variant | " + " | ".join(genres) + " |",
-                "|---|" + "---|" * len(genres),
-            ]
-            lines += [
-                f"| {n} | " + " | ".join(_pct(r[g]) if g in r else "–" for g in genres) + " |"
-                for n, r in sorted(recall.items())
-            ]
-            lines.append("")
-    rhythm = {m: h for m, h in head.items() if "phase_top1" in h}
-    if rhythm:
-        r0 = next(iter(rhythm.values()))
-        lines += [
-            f"Rhythm and transfer ({results}/summary/<model>.json; the report's rhythm section defines them): "
-            "phase discrimination top-1, beat-tracking probe F-measure (±70 ms) on the frozen per-step music "
-            "states, genre probe on frozen music embeddings (per window, balanced, per sequence by vote), and "
-            "the BeatAlign of the top-ranked motion. Percent but BeatAlign; mean ± std over "
-            f"{'folds' if kfold else 'seeds'}.",
-            "",
-            "| model | phase top-1 | beat probe F | genre probe (music) | balanced | per sequence | retrieved BeatAlign |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for m, h in rhythm.items():
-            probe = _ms(h["beat_probe_f"]) if "beat_probe_f" in h else "—"
-            music = ("genre_probe_music_window", "genre_probe_music_balanced", "genre_probe_music_sequence")
-            g = [_ms(h[k]) if k in h else "—" for k in music]
-            lines.append(
-                f"| {m} | {_ms(h['phase_top1'])} | {probe} | {g[0]} | {g[1]} | {g[2]} | "
-                f"{_ms(h['retrieved_beat_align'], pct=False, digits=3)} |"
-            )
-            for key, label in (
-                ("beat_probe_input_f", "input tokens"),
-                ("beat_probe_input_phase_f", "input tokens + bar phase"),
-            ):
-                if key in h:
-                    lines.append(f"| {m}: {label} (no encoder) | — | {_ms(h[key])} | — | — | — | — |")
-        probe_chance = next((h["beat_probe_f"]["chance"] for h in rhythm.values() if "beat_probe_f" in h), None)
-        lines += [
-            f"| chance | {_pct(r0['phase_top1']['chance'])} | "
-            f"{_pct(probe_chance) if probe_chance is not None else '—'} (random-phase grid) | "
-            f"{_pct(r0['genre_probe_music_window']['chance']) if 'genre_probe_music_window' in r0 else '—'} "
-            f"(majority class) | | "
-            f"{_pct(r0['genre_probe_music_sequence']['chance']) if 'genre_probe_music_sequence' in r0 else '—'} | "
-            f"{r0['retrieved_beat_align']['chance']:.3f} (random pair; true pair "
-            f"{r0['retrieved_beat_align']['true_pair']:.3f}) |",
-            "",
-        ]
+    for part in parts.values():
+        lines += part
     comp_path = results / "comparison.json"
     if comp_path.exists():
         comp = json.loads(comp_path.read_text())
@@ -223,25 +89,7 @@ def dataset_section(results: Path) -> list[str]:
                 f"{'yes' if m['excludes_zero'] else 'no'} |"
             )
         lines.append("")
-    lines += generation_lines(results)
     return lines
-
-
-def generation_lines(results: Path) -> list[str]:
-    """Dance to music's tables (stage ``evaluate_dance2music``), when it ran."""
-    path = results / "dance2music" / "evaluation.json"
-    if not path.exists():
-        return []
-    r = json.loads(path.read_text())
-    lines = [
-        f"Dance to music ({path}; {len(r['runs'])} runs, {r['train_windows']} training windows; tokens on "
-        f"{r['test_windows']} test windows, audio on the {r['audio_windows']} non-overlapping ones, sampling "
-        f"{r['sampling']}). Mean ± std over runs; the report's dance-to-music section defines every column.",
-        "",
-    ]
-    for header, rows in (token_table(r), audio_table(r)):
-        lines += [markdown_table(header, rows), ""]
-    return lines + [margin_text(r), ""]
 
 
 # Benchmarks a dataset's results folder may hold (``make bench``) and those in ``results_dir`` itself.
@@ -317,11 +165,11 @@ def bench_lines(path: Path, title: str, *, indent: int | None = None) -> list[st
     return [f"{title}:", "", "```", text[:4000], "```", ""]
 
 
-def generated_sections(root: Path) -> dict[str, list[str]]:
+def generated_sections(root: Path, params: dict) -> dict[str, list[str]]:
     """The sections the files under ``root`` make, heading → lines (the heading first, no commit line)."""
     sections: dict[str, list[str]] = {}
     for results in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
-        lines = dataset_section(results)
+        lines = dataset_section(results, params)
         if lines:
             sections[lines[0]] = lines
         lines = ablation_lines(results)
@@ -435,7 +283,7 @@ def render(params: dict, existing: str | None = None, *, commit: str | None = No
         old_sections = [_with_commit(s, legacy, old_date) for s in _split_legacy(old_sections)]
     kept = {s[0]: _trim(s) for s in old_sections}
     sections = dict(kept)
-    for heading, lines in generated_sections(root).items():
+    for heading, lines in generated_sections(root, params).items():
         lines = "\n".join(lines).split("\n")  # one line an item, as the page is read back
         old = kept.get(heading)
         if old is not None and _body(old) == _body(lines):

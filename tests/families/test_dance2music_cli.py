@@ -1,4 +1,4 @@
-"""The user command `python -m pipelines.dance2music`: pose or video in, music (and the video with it) out."""
+"""The user command `python -m pipelines.families.dance2music`: pose or video in, music (and the video with it) out."""
 
 import subprocess
 import sys
@@ -17,7 +17,7 @@ from pipelines.ingest.youtube import ffmpeg_exe
 from pipelines.stages import acquire, audio_features
 from pipelines.training.checkpoint import save_checkpoint
 
-from .helpers import make_params, require, write_params
+from ..helpers import make_params, require, write_params
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +68,10 @@ def setup(tmp_path_factory):
 
 def _run(*args):
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.dance2music", *map(str, args)], cwd=REPO_ROOT, capture_output=True, text=True
+        [sys.executable, "-m", "pipelines.families.dance2music", *map(str, args)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
     )
 
 

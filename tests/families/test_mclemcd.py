@@ -204,7 +204,7 @@ def trained(tmp_path_factory):
     params["mclemcd"]["main"] = {"collaborative": True, "regulariser": "fc", "input": "late"}
     run_all(params)
     stage.main(params, grid="ablation")  # the grid (target ablations)
-    stage.main(params)  # the main variant (target all), which pipelines.tools.recommend loads
+    stage.main(params)  # the main variant (target all), which pipelines.families.mclemcd.recommend loads
     return params, write_params(tmp / "params.yaml", params)
 
 
@@ -234,7 +234,7 @@ def test_recommend_command(trained, mtd_root):
         [
             sys.executable,
             "-m",
-            "pipelines.tools.recommend",
+            "pipelines.families.mclemcd.recommend",
             "--params",
             str(cfg),
             "--motion",
@@ -255,7 +255,7 @@ def test_recommend_command(trained, mtd_root):
         [
             sys.executable,
             "-m",
-            "pipelines.tools.recommend",
+            "pipelines.families.mclemcd.recommend",
             "--params",
             str(cfg),
             "--motion",

@@ -9,7 +9,7 @@ from pipelines.launch import launch_argv
 
 
 def test_launcher_words_go_in_front_of_the_command_and_an_empty_one_adds_nothing():
-    cmd = ["python", "-m", "pipelines.stages.train", "--params", "params.yaml"]
+    cmd = ["python", "-m", "pipelines.families.retrieval.stage_train", "--params", "params.yaml"]
     assert launch_argv({"cluster": {"launcher": ""}}, cmd) == cmd
     assert launch_argv({}, cmd) == cmd
     srun = {"cluster": {"launcher": "srun --gpus=1 --partition='gpu a100'"}}

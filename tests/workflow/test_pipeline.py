@@ -337,7 +337,7 @@ def test_snakemake_reruns_only_what_changed(tmp_path):
     params["clip"]["lr"] = base_params()["clip"]["lr"]
     write_params(work / "params.yaml", params)
     for module, expected in (
-        ("pipelines/reports/ablation.py", {"mclemcd", "summarize", "report"}),
+        ("pipelines/families/mclemcd/report.py", {"mclemcd", "summarize", "report"}),
         ("pipelines/evaluation/stats.py", {"evaluate_dance2music", "summarize", "report"}),
         ("pipelines/data/skeleton.py", {"acquire", "motion_features", "data_report", "mclemcd"}),
     ):

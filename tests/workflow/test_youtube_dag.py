@@ -127,7 +127,7 @@ def test_dance_to_music_trains_and_is_scored_on_the_clips(youtube_workflow, shar
     assert not (work / "models" / "youtube" / "dance2music" / "tokenizer.npz").exists()  # EnCodec needs no fit
     out = tmp_path / "with_music.mp4"
     video = shared_data / "youtube" / "clip_0_0" / "video.mp4"
-    cmd = [sys.executable, "-m", "pipelines.dance2music", "--video", str(video), "--out", str(out)]
+    cmd = [sys.executable, "-m", "pipelines.families.dance2music", "--video", str(video), "--out", str(out)]
     cmd += ["--checkpoint", str(work / "models" / "youtube" / "dance2music" / "seed0.pt"), "--params", "params.yaml"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     done = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env=env)

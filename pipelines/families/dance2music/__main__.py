@@ -1,8 +1,8 @@
 """Put generated music under a dance: pose → audio tokens → waveform (→ the video with that sound).
 
-``python -m pipelines.dance2music --video dance.mp4 --checkpoint models/synthetic/dance2music/seed0.pt --out dance_with_music.mp4``
-``python -m pipelines.dance2music --pose pose.npz --checkpoint … --out music.wav``
-``python -m pipelines.dance2music --video dance.mp4 --checkpoint … --out music.wav --wav-only``
+``python -m pipelines.families.dance2music --video dance.mp4 --checkpoint models/synthetic/dance2music/seed0.pt --out dance_with_music.mp4``
+``python -m pipelines.families.dance2music --pose pose.npz --checkpoint … --out music.wav``
+``python -m pipelines.families.dance2music --video dance.mp4 --checkpoint … --out music.wav --wav-only``
 
 - ``--video``: MediaPipe Pose runs on every frame (in ``.venv-pose``, built by ``make`` when
   missing: MediaPipe cannot share the main environment). **Several people**: MediaPipe Pose

@@ -1,6 +1,6 @@
 """Benchmark dance-to-music generation: training steps and generation, with and without the KV cache.
 
-``python -m pipelines.bench.dance2music --params params.yaml [--steps 2] [--threads 2]``
+``python -m pipelines.families.dance2music.bench --params params.yaml [--steps 2] [--threads 2]``
 
 On random pose windows shaped like the configured dataset's (``dance2music.seconds`` of frames at
 its motion rate, its skeleton's joints and velocities) and random tokens of the configured

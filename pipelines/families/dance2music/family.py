@@ -117,12 +117,6 @@ def _numbers(results, context: dict) -> list[str]:
     return numbers_lines(results)
 
 
-def _step_rate(params: dict, size: str, device, *, steps: int) -> dict:
-    from .bench import train_rate
-
-    return train_rate(params, size, device, steps=steps)
-
-
 FAMILY = Family(
     name=NAME,
     title="Dance to music",
@@ -133,5 +127,5 @@ FAMILY = Family(
     ablation_report=_ablation_report,
     numbers=_numbers,
     ablation_params=("dance2music.variants", "dance2music.variant_seeds"),
-    step_rate=_step_rate,
+    step_rate="pipelines.families.dance2music.bench:train_rate",
 )

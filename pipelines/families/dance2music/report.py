@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 
 from ...config import Paths
-from ...reports.doc import Doc
+from ...reports.doc import Doc, markdown_table
 from .files import generation_results
 
 #: Row label of each scored set of audio in evaluation.json.
@@ -120,7 +121,7 @@ def generation_section(params: dict, doc: Doc) -> None:
     runs = sorted(r["runs"])
     doc.h(2, "Dance to music: generated audio")
     doc.p(
-        f"Pose → {r['tokenizer']} tokens → audio (pipelines/models/dance2music.py), {len(runs)} training runs, "
+        f"Pose → {r['tokenizer']} tokens → audio (pipelines/families/dance2music/model.py), {len(runs)} training runs, "
         f"{r['train_windows']} training windows of {params['dance2music']['seconds']} s. Token scores on all "
         f"{r['test_windows']} test windows; audio scores on the {r['audio_windows']} non-overlapping ones, sampled with "
         f"temperature {r['sampling']['temperature']}, top-k {r['sampling']['top_k']}, guidance {r['sampling']['guidance']}. "
@@ -215,3 +216,20 @@ def ablation_section(params: dict) -> list[str]:
         "",
         ablation_markdown(generated, runs=n),
     ]
+
+
+def numbers_lines(results: Path) -> list[str]:
+    """Dance to music's tables (stage ``evaluate_dance2music``), when it ran."""
+    path = results / "dance2music" / "evaluation.json"
+    if not path.exists():
+        return []
+    r = json.loads(path.read_text())
+    lines = [
+        f"Dance to music ({path}; {len(r['runs'])} runs, {r['train_windows']} training windows; tokens on "
+        f"{r['test_windows']} test windows, audio on the {r['audio_windows']} non-overlapping ones, sampling "
+        f"{r['sampling']}). Mean ± std over runs; the report's dance-to-music section defines every column.",
+        "",
+    ]
+    for header, rows in (token_table(r), audio_table(r)):
+        lines += [markdown_table(header, rows), ""]
+    return lines + [margin_text(r), ""]

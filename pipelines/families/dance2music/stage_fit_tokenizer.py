@@ -1,6 +1,6 @@
 """Stage ``fit_tokenizer``: the offline audio tokenizer of dance-to-music, fitted on the training music.
 
-``python -m pipelines.stages.fit_tokenizer --params params.yaml``
+``python -m pipelines.families.dance2music.stage_fit_tokenizer --params params.yaml``
 
 Runs when ``dance2music.tokenizer`` is ``mel_kmeans`` (EnCodec needs no fitting). Reads the music
 of the index's train sequences (each file once; ``audio_path`` of ``index/sequences.csv``; not

@@ -1,6 +1,6 @@
 """Benchmark MCLEMCD training steps: windows/s on the CPU, and on CUDA when a GPU is present.
 
-``python -m pipelines.bench.mclemcd --params params.yaml [--steps 10] [--threads 2]``
+``python -m pipelines.families.mclemcd.bench --params params.yaml [--steps 10] [--threads 2]``
 
 Times full phase-two training steps (all four losses, forward + backward + Adam) of the
 ``mclemcd.main`` variant at both sizes (``small`` and ``paper``) on random windows shaped like

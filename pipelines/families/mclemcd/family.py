@@ -99,10 +99,10 @@ def _ablation_report(params: dict) -> tuple[list[str], dict]:
     return ["## MCLEMCD", "", ablation_markdown(grid)], {}
 
 
-def _step_rate(params: dict, size: str, device, *, steps: int) -> dict:
-    from .bench import step_rate
+def _numbers(results, context: dict) -> list[str]:
+    from .report import numbers_lines
 
-    return step_rate(params, size, device, steps=steps)
+    return numbers_lines(results)
 
 
 FAMILY = Family(
@@ -118,5 +118,6 @@ FAMILY = Family(
     headline=("window_accuracy", "piece_accuracy"),
     summary_params=("mclemcd.main",),
     ablation_params=("mclemcd.ablation",),
-    step_rate=_step_rate,
+    step_rate="pipelines.families.mclemcd.bench:step_rate",
+    numbers=_numbers,
 )

@@ -14,7 +14,7 @@
   mapped motion code and the music code) and the motion→music reconstruction loss (the music
   decoder applied to the mapped motion code).
 
-Training, the ablation grid and the scoring protocols are in :mod:`pipelines.stages.mclemcd`.
+Training, the ablation grid and the scoring protocols are in :mod:`pipelines.families.mclemcd.stage_train`.
 """
 
 from __future__ import annotations

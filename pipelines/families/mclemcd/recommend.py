@@ -1,6 +1,6 @@
 """Recommend music for a dance with MCLEMCD (the paper's section 3.4).
 
-``python -m pipelines.tools.recommend --params params.yaml --motion DANCE [--top 3] [--json OUT]``
+``python -m pipelines.families.mclemcd.recommend --params params.yaml --motion DANCE [--top 3] [--json OUT]``
 
 ``DANCE`` is a motion file in the configured dataset's skeleton: an AIST++ keypoints pickle
 (``.pkl``), a MusicToDance ``skeletons.json`` or a pose-stage ``pose.npz``. It is cut into

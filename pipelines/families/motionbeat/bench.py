@@ -1,6 +1,6 @@
 """Benchmark MotionBeat training steps: windows/s on 2 CPU threads, and on CUDA when present.
 
-``python -m pipelines.bench.motionbeat --params params.yaml [--steps 10] [--threads 2] [--bpm 120]``
+``python -m pipelines.families.motionbeat.bench --params params.yaml [--steps 10] [--threads 2] [--bpm 120]``
 
 Times full training steps of the ``motionbeat`` params (the embodied contrastive loss with its
 tempo and beat-jitter negatives, both SRAL terms, forward + backward + AdamW) at the configured
@@ -45,7 +45,7 @@ def random_tokens(n: int, length: int, *, audio_dim: int, motion_dim: int, subdi
     }
 
 
-def step_rate(params: dict, size: str, device: torch.device, *, steps: int, bpm: float) -> dict:
+def step_rate(params: dict, size: str, device: torch.device, *, steps: int, bpm: float = 120.0) -> dict:
     """Training windows per second of one size on one device."""
     cfg = motionbeat_config(params)
     if size != "small":

@@ -80,12 +80,6 @@ def _ablation_report(params: dict) -> tuple[list[str], dict]:
     return ablation_section(params)
 
 
-def _step_rate(params: dict, size: str, device, *, steps: int) -> dict:
-    from .bench import step_rate
-
-    return step_rate(params, size, device, steps=steps, bpm=120.0)
-
-
 FAMILY = Family(
     name=NAME,
     title="MotionBeat",
@@ -96,5 +90,5 @@ FAMILY = Family(
     ablation_report=_ablation_report,
     headline=("piece_R@1", "piece_mAP"),
     ablation_params=("motionbeat.variants", "motionbeat.variant_seeds", "rhythm.phase_shifts_beats"),
-    step_rate=_step_rate,
+    step_rate="pipelines.families.motionbeat.bench:step_rate",
 )

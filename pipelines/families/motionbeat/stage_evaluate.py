@@ -3,7 +3,7 @@
 ``python -m pipelines.families.motionbeat.stage_evaluate --params params.yaml --seed-index K [--fold F] [--variant V]``
 
 The same test windows, galleries, relevance levels, chance levels, genre probe and files as
-:mod:`pipelines.stages.evaluate` (through :func:`pipelines.evaluation.runs.score_run`), and the
+:mod:`pipelines.families.retrieval.stage_evaluate` (through :func:`pipelines.evaluation.runs.score_run`), and the
 same rhythm protocol (:mod:`pipelines.evaluation.rhythm`): phase discrimination with the motion
 tokens moved along the beat grid (the music and its bar phases kept), the beat-tracking probe on
 the music encoder's per-token states, and the BeatAlign of the top-ranked motion.

@@ -79,12 +79,6 @@ def _numbers(results, context: dict) -> list[str]:
     return numbers_lines(results, models=context["scored_models"])
 
 
-def _step_rate(params: dict, size: str, device, *, steps: int) -> dict:
-    from .bench import temporal_rate
-
-    return temporal_rate(params, size, device, steps=steps)
-
-
 FAMILY = Family(
     name="retrieval",
     title="Music ↔ motion retrieval",
@@ -98,5 +92,5 @@ FAMILY = Family(
     check_params=check_params,
     variants=lambda params: {},
     headline=("piece_R@1", "piece_mAP"),
-    step_rate=_step_rate,
+    step_rate="pipelines.families.retrieval.bench:temporal_rate",
 )

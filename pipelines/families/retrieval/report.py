@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import matplotlib
+
+from ...reports.doc import ci_text as _ci
+from ...reports.doc import ms_text as _ms
+from ...reports.doc import pct as _pct
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -312,3 +317,78 @@ def build(params: dict, doc: Doc, *, models: tuple[str, ...]) -> None:
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
     doc.figure("confusion", fig, "Genre probe on motion embeddings (test windows), rows normalised.")
+
+
+def numbers_lines(results: Path, *, models: tuple[str, ...]) -> list[str]:
+    """docs/results.md's retrieval tables of one dataset's results folder: every scored model's
+    headline beside chance, then the rhythm numbers of the models that have them."""
+    heads = {m: results / "summary" / f"{m}.json" for m in models}
+    if not all(p.exists() for p in heads.values()):
+        return []
+    head = {m: json.loads(p.read_text()) for m, p in heads.items()}
+    first = max(head.values(), key=lambda h: len(h["runs"]))  # a learned model: every run
+    kfold = first["protocol"] == "kfold"
+    lines = []
+    runs = ", ".join(first["runs"])
+    lines += [
+        f"Retrieval, music → motion over the test windows ({results}/summary/<model>.json; protocol "
+        f"`{first['protocol']}`, runs {runs}). Percent; mean ± std over "
+        f"{'folds' if kfold else 'seeds'}, then the 95 % bootstrap interval over the {first['interval_over']}.",
+        "",
+        "| model | runs | piece R@1 | interval | piece R@10 | piece mAP | exact R@10 | exact medR | genre probe (motion) "
+        "| best epoch |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for m, h in head.items():
+        lines.append(
+            f"| {m} | {len(h['runs'])} | {_ms(h['piece_R@1'])} | {_ci(h['piece_R@1']['ci95'])} | "
+            f"{_ms(h['piece_R@10'])} | {_ms(h['piece_mAP'])} | "
+            f"{_ms(h['exact_R@10'])} | {_ms(h['exact_median_rank'], pct=False)} | {_ms(h['genre_probe_motion_window'])} "
+            f"(balanced {_ms(h['genre_probe_motion_balanced'])}) | {_ms(h['best_epoch'], pct=False)} |"
+        )
+    lines.append(
+        f"| chance | | {_pct(first['piece_R@1']['chance'])} | | {_pct(first['piece_R@10']['chance'])} | "
+        f"{_pct(first['piece_mAP']['chance'])} | "
+        f"{_pct(first['exact_R@10']['chance'])} | {first['exact_median_rank']['chance']:.0f} | "
+        f"{_pct(first['genre_probe_motion_window']['chance'])} (majority class) | |"
+    )
+    lines.append("")
+    rhythm = {m: h for m, h in head.items() if "phase_top1" in h}
+    if rhythm:
+        r0 = next(iter(rhythm.values()))
+        lines += [
+            f"Rhythm and transfer ({results}/summary/<model>.json; the report's rhythm section defines them): "
+            "phase discrimination top-1, beat-tracking probe F-measure (±70 ms) on the frozen per-step music "
+            "states, genre probe on frozen music embeddings (per window, balanced, per sequence by vote), and "
+            "the BeatAlign of the top-ranked motion. Percent but BeatAlign; mean ± std over "
+            f"{'folds' if kfold else 'seeds'}.",
+            "",
+            "| model | phase top-1 | beat probe F | genre probe (music) | balanced | per sequence | retrieved BeatAlign |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for m, h in rhythm.items():
+            probe = _ms(h["beat_probe_f"]) if "beat_probe_f" in h else "—"
+            music = ("genre_probe_music_window", "genre_probe_music_balanced", "genre_probe_music_sequence")
+            g = [_ms(h[k]) if k in h else "—" for k in music]
+            lines.append(
+                f"| {m} | {_ms(h['phase_top1'])} | {probe} | {g[0]} | {g[1]} | {g[2]} | "
+                f"{_ms(h['retrieved_beat_align'], pct=False, digits=3)} |"
+            )
+            for key, label in (
+                ("beat_probe_input_f", "input tokens"),
+                ("beat_probe_input_phase_f", "input tokens + bar phase"),
+            ):
+                if key in h:
+                    lines.append(f"| {m}: {label} (no encoder) | — | {_ms(h[key])} | — | — | — | — |")
+        probe_chance = next((h["beat_probe_f"]["chance"] for h in rhythm.values() if "beat_probe_f" in h), None)
+        lines += [
+            f"| chance | {_pct(r0['phase_top1']['chance'])} | "
+            f"{_pct(probe_chance) if probe_chance is not None else '—'} (random-phase grid) | "
+            f"{_pct(r0['genre_probe_music_window']['chance']) if 'genre_probe_music_window' in r0 else '—'} "
+            f"(majority class) | | "
+            f"{_pct(r0['genre_probe_music_sequence']['chance']) if 'genre_probe_music_sequence' in r0 else '—'} | "
+            f"{r0['retrieved_beat_align']['chance']:.3f} (random pair; true pair "
+            f"{r0['retrieved_beat_align']['true_pair']:.3f}) |",
+            "",
+        ]
+    return lines

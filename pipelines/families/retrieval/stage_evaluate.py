@@ -1,6 +1,6 @@
 """Stage ``evaluate_<model>``: the evaluation protocol every model is scored by.
 
-``python -m pipelines.stages.evaluate --params params.yaml --model {linear,clip,temporal} --seed-index K``
+``python -m pipelines.families.retrieval.stage_evaluate --params params.yaml --model {linear,clip,temporal} --seed-index K``
 
 Scores training run K (stage ``evaluate_<model>_seed<K>``); stage ``summarize`` gathers the runs.
 

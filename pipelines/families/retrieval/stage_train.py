@@ -1,6 +1,6 @@
 """Stage ``train_<model>_seed<K>``: fit one training run of a retrieval model on the training shards.
 
-``python -m pipelines.stages.train --params params.yaml --model {linear,clip,temporal} --seed-index K [--fold F]``
+``python -m pipelines.families.retrieval.stage_train --params params.yaml --model {linear,clip,temporal} --seed-index K [--fold F]``
 
 Run K uses seed ``seed + K`` (run 0 is the main seed); the DAG trains ``evaluate.seeds`` runs
 of each learned model as separate jobs, and one of ``linear`` (closed form, no randomness).
