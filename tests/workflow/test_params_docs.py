@@ -111,7 +111,7 @@ def test_undescribed_finds_missing_descriptions():
         # the `# <key>: ...` line that documents a key inside a list's flow mappings
         (r"# stride: .*", None, "windows[].stride"),
         # ... and one inside a flow mapping
-        (r"  # tolerance_bpm: .*", None, "motionbeat.tempo_negatives.tolerance_bpm"),
+        (r"  # count: such windows per anchor", None, "motionbeat.tempo_negatives.count"),
     ],
 )
 def test_check_fails_naming_a_key_whose_comment_was_removed(copy, capsys, pattern, replacement, key):
@@ -133,7 +133,7 @@ def test_check_fails_naming_a_key_whose_comment_was_removed(copy, capsys, patter
     [
         (r"(  n_mels: 96 +# ).*", "mel bands, changed", "audio.n_mels"),
         (r"(# stride: ).*", "frames between window starts, changed", "windows[].stride"),
-        (r"(  # tolerance_bpm: ).*", "BPM, changed", "motionbeat.tempo_negatives.tolerance_bpm"),
+        (r"(  # gamma: ).*", "smoothing, changed", "motionbeat.sral.gamma"),
     ],
 )
 def test_check_fails_naming_a_key_whose_comment_changed(copy, capsys, pattern, comment, key):
