@@ -75,6 +75,16 @@ class Family:
         return dict(params[self.name].get("variants") or {})
 
 
+def run_args(run: dict) -> str:
+    """A run's command-line arguments (:func:`pipelines.config.runs`): ``--seed-index K [--fold F]``."""
+    return f"--seed-index {run['seed_index']}" + (f" --fold {run['fold']}" if run["fold"] is not None else "")
+
+
+def run_params(run: dict) -> list[str]:
+    """The params a run's stages read besides the family's: the fold split's under k-fold."""
+    return ["evaluate.folds", "evaluate.val_fraction"] if run["fold"] is not None else []
+
+
 def variant_params(params: dict, section: str, overrides: dict) -> dict:
     """``params`` (a copy) with ``overrides`` (dotted keys below ``params[section]``) applied."""
     out = copy.deepcopy(params)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...config import Paths, runs
-from ...family import MAIN, DataContext, Family, model_name
+from ...family import MAIN, DataContext, Family, model_name, run_args, run_params
 from ...stage import Stage
 from ..retrieval.names import RHYTHM_PARAMS
 
@@ -35,10 +35,9 @@ def _variant_stages(params: dict, data: DataContext, variant: str) -> list[Stage
     out = []
     for run in model_runs:
         name = run["name"]
-        args = f"--seed-index {run['seed_index']}" + (f" --fold {run['fold']}" if run["fold"] is not None else "")
-        args += "" if main else f" --variant {variant}"
+        args = run_args(run) + ("" if main else f" --variant {variant}")
         files = {key: str(v) for key, v in p.model_files(model, name).items()}
-        fold_params = ["evaluate.folds", "evaluate.val_fraction"] if run["fold"] is not None else []
+        fold_params = run_params(run)
         out.append(
             Stage(
                 f"train_{model}_{name}",

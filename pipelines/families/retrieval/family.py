@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...config import ParamsError, Paths
-from ...family import DataContext, Family
+from ...family import DataContext, Family, run_args, run_params
 from ...stage import CAPTION, Stage
 from .names import DETERMINISTIC, LEARNED, RETRIEVAL_MODELS, RHYTHM_PARAMS, model_runs
 
@@ -16,10 +16,7 @@ def retrieval_stages(params: dict, data: DataContext) -> list[Stage]:
         all_runs = model_runs(params, m)
         for run in all_runs:
             name, main = run["name"], run is all_runs[0]
-            args = f"--model {m} --seed-index {run['seed_index']}" + (
-                f" --fold {run['fold']}" if run["fold"] is not None else ""
-            )
-            fold_params = ["evaluate.folds", "evaluate.val_fraction"] if run["fold"] is not None else []
+            args, fold_params = f"--model {m} {run_args(run)}", run_params(run)
             files = {key: str(v) for key, v in p.model_files(m, name).items()}
             ckpt = files["checkpoint"]
             out.append(
