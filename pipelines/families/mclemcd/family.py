@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ...config import ParamsError, Paths, seed_indices
-from ...family import DataContext, Family
+from ...datasets import DataContext
+from ...family import Family
 from ...stage import Stage
 from .variants import grid_variants
 
