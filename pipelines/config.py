@@ -1,6 +1,7 @@
 """Loading and validating ``params.yaml``, and the paths every stage derives from it.
 
-One place for each fact: dataset frame rates and paths live here.
+One place for each fact: the paths live here; each dataset's facts (frame rate, skeleton,
+windows) in its module, :mod:`pipelines.datasets`.
 """
 
 from __future__ import annotations
@@ -14,29 +15,6 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "params.schema.json"
 
-#: Motion frame rate of each dataset with a fixed rate, frames per second (``youtube``
-#: clips are cut at ``youtube.fps``; see :func:`motion_fps`).
-MOTION_FPS = {"synthetic": 60, "aistpp": 60, "musictodance": 25}
-#: Skeleton layout of each dataset (see :mod:`pipelines.data.skeleton`).
-SKELETON_LAYOUT = {"synthetic": "coco17", "aistpp": "coco17", "musictodance": "mtd23", "youtube": "mediapipe33"}
-#: Genre names.
-GENRE_NAMES = {
-    "BR": "break",
-    "PO": "pop",
-    "LO": "lock",
-    "WA": "waack",
-    "MH": "middle hip-hop",
-    "LH": "LA hip-hop",
-    "HO": "house",
-    "KR": "krump",
-    "JS": "street jazz",
-    "JB": "ballet jazz",
-    "C": "cha-cha",
-    "R": "rumba",
-    "T": "tango",
-    "W": "waltz",
-    "YT": "unlabelled (YouTube clip)",
-}
 SPLITS = ("train", "val", "test")
 
 
@@ -75,6 +53,11 @@ def validate_params(params: dict, *, source: str = "params.yaml") -> dict:
         err = errors[0]
         key = ".".join(str(p) for p in err.absolute_path) or "<top level>"
         raise ParamsError(f"{source}: {key}: {err.message}")
+    if params["dataset"] not in params["datasets"]:  # each dataset is a section of `datasets`
+        known = ", ".join(params["datasets"])
+        raise ParamsError(
+            f"{source}: dataset: {params['dataset']!r} has no section datasets.{params['dataset']} (known: {known})"
+        )
     return params
 
 
@@ -110,40 +93,6 @@ def load_params(path: str | Path = "params.yaml") -> dict:
     return validate_params(params or {}, source=str(path))
 
 
-def aistpp_location(params: dict) -> tuple[Path, Path]:
-    """(root, music_dir) of the AIST++ tree: the configured folders, or the download target."""
-    cfg = params["datasets"]["aistpp"]
-    if cfg["source"] == "download":
-        target = Path(params["download_aistpp"]["target"])
-        return target, target / "music"
-    return Path(cfg["root"]), Path(cfg["music_dir"])
-
-
-def motion_fps(params: dict) -> int:
-    """Motion frame rate of the configured dataset, frames/s."""
-    if params["dataset"] == "youtube":
-        return int(params["youtube"]["fps"])
-    return MOTION_FPS[params["dataset"]]
-
-
-def window_specs(params: dict) -> list[dict]:
-    """Window lengths and strides (frames) of the configured dataset.
-
-    ``params["windows"]`` for the motion-capture datasets; for ``youtube`` one window per
-    clip, ``youtube.window_seconds * youtube.fps`` frames (120 = 5 s at 24 fps), so every
-    window lines up with its clip's EnCodec codes.
-    """
-    if params["dataset"] == "youtube":
-        frames = int(round(params["youtube"]["window_seconds"] * params["youtube"]["fps"]))
-        return [{"frames": frames, "stride": frames}]
-    return params["windows"]
-
-
-def audio_sample_rate(params: dict) -> int:
-    """Analysis sample rate, Hz: ``motion_fps * hop_length`` so audio frames match motion frames."""
-    return motion_fps(params) * params["audio"]["hop_length"]
-
-
 class Paths:
     """Every stage output path of the configured dataset, relative to the repository root."""
 
@@ -152,12 +101,11 @@ class Paths:
         self.base = Path(params["data_dir"]) / self.dataset
         self.results = Path(params["results_dir"]) / self.dataset
         self.models = Path(params["models_dir"]) / self.dataset
-        self.window_frames = [w["frames"] for w in window_specs(params)]
         self.clips = Path(params["youtube"]["target"])
 
     @property
     def raw(self) -> Path:
-        """Generated source tree (synthetic dataset only)."""
+        """Generated source tree (a dataset with a ``generate`` hook: the synthetic one)."""
         return self.base / "raw"
 
     @property

@@ -16,151 +16,19 @@ from pathlib import Path
 
 import yaml
 
-from .cli import fan_out_jobs, n_workers
-from .config import REPO_ROOT, Paths, aistpp_location, load_params
-from .family import DataContext
+from .config import REPO_ROOT, Paths, load_params
+from .datasets import DataContext
+from .datasets.stages import data_stages
 from .files import atomic_file
 from .registry import FAMILIES, check_params, model_runs, scored_models
-from .stage import CAPTION, Stage, fan_out
-
-
-def _source_deps(params: dict) -> list[str]:
-    ds = params["dataset"]
-    if ds == "synthetic":
-        return [str(Paths(params).raw)]
-    if ds == "aistpp":
-        root, music_dir = aistpp_location(params)
-        return [f"{root}/annotations", str(music_dir)]
-    if ds == "youtube":
-        return [str(Paths(params).clips / "manifest.csv")]
-    return [params["datasets"]["musictodance"]["root"]]
-
-
-def ingest_stages(params: dict) -> list[Stage]:
-    """YouTube ingestion: clip list -> clips -> pose, stems -> EnCodec codes.
-
-    Per-clip results live in the clip folders, which are not declared outputs (Snakemake and
-    DVC delete outputs before rerunning a stage); each stage's declared output is its summary
-    file, and a rerun redoes only the clips whose stage params changed. With ``cluster.fan_out``
-    N > 1 each per-clip stage fans out (:func:`fan_out`).
-    """
-    clips = Paths(params).clips
-    manifest = str(clips / "manifest.csv")
-    backend = params["stems"]["backend"]
-    per_clip = [
-        Stage("youtube_clips", [params["youtube"]["links"]], ["youtube"], [manifest]),
-        Stage(
-            "pose",
-            [manifest],
-            ["pose"],
-            [str(clips / "pose_summary.json")],
-            requires=["requirements-pose.txt"],
-            env="pose",
-            threads=n_workers(params),
-        ),
-        Stage(
-            "stems",
-            [manifest],
-            ["stems"] + (["device", "cuda"] if backend == "demucs" else []),
-            [str(clips / "stems_summary.json")],
-            requires=["requirements-spleeter.txt"] if backend == "spleeter" else [],
-            gpu=backend != "hpss",
-            env="spleeter" if backend == "spleeter" else "pipeline",
-        ),
-        Stage(
-            "encodec",
-            [str(clips / "stems_summary.json")],
-            ["encodec", "device", "cuda"],
-            [str(clips / "codes_summary.json")],
-            gpu=True,
-        ),
-    ]
-    jobs = fan_out_jobs(params)
-    return per_clip[:1] + [
-        s for stage in per_clip[1:] for s in fan_out(stage, jobs=jobs, what=Path(stage.outs[0]).stem)
-    ]
+from .stage import CAPTION, Stage
 
 
 def stages(params: dict) -> dict[str, Stage]:
-    """All stages for the configured dataset, in DAG order."""
-    p = Paths(params)
-    ds = params["dataset"]
-    workers = n_workers(params)
-    index, afeat, mfeat = str(p.index), str(p.audio_features), str(p.motion_features)
-    win, shards, report = str(p.windows), str(p.shards), str(p.data_report)
-    source = _source_deps(params)
-    acquire_inputs = [] if ds == "synthetic" else list(source)
-    if ds == "youtube":
-        acquire_inputs.append(str(p.clips / "pose_summary.json"))
-    acquire_outs = ([str(p.raw)] if ds == "synthetic" else []) + [index]
-    all_stages = ingest_stages(params) if ds == "youtube" else []
-    if ds == "aistpp" and params["datasets"]["aistpp"]["source"] == "download":
-        target = params["download_aistpp"]["target"]
-        all_stages.append(
-            Stage(
-                "download_aistpp",
-                [],
-                ["download_aistpp"],
-                [f"{target}/annotations", f"{target}/music"],
-                out_dirs=[f"{target}/annotations", f"{target}/music"],
-            )
-        )
-    # youtube: the frame rate and window length come from the `youtube` section, and the motion
-    # lives in the clip folders, which only the pose summary's checksums track
-    grid = ["youtube.fps", "youtube.window_seconds"] if ds == "youtube" else []
-    motion_src = source + ([str(p.clips / "pose_summary.json")] if ds == "youtube" else [])
-    jobs = fan_out_jobs(params)
-    features = Stage(
-        "audio_features", [index] + source, ["audio", "on_error"] + grid, [afeat], out_dirs=[afeat], threads=workers
-    )
-    motion = Stage(
-        "motion_features",
-        [index] + motion_src,
-        ["motion", "on_error"] + grid,
-        [mfeat],
-        out_dirs=[mfeat],
-        threads=workers,
-    )
-    all_stages += [
-        Stage(
-            "acquire",
-            acquire_inputs,
-            ["dataset", "seed", "on_error", f"datasets.{ds}"],
-            acquire_outs,
-            out_dirs=acquire_outs,
-            threads=workers,
-        ),
-        *fan_out(features, jobs=jobs, what="audio_features", inputs=[index]),
-        *fan_out(motion, jobs=jobs, what="motion_features", inputs=[index]),
-        Stage("windows", [index, afeat, mfeat], ["windows", "alignment", "on_error"] + grid, [win], out_dirs=[win]),
-        Stage(
-            "shards",
-            [win, afeat, mfeat] + ([str(p.clips / "codes_summary.json")] if ds == "youtube" else []),
-            ["shards"] + grid,
-            [shards],
-            out_dirs=[shards],
-        ),
-        Stage(
-            "data_report",
-            [index, win, afeat, mfeat] + ([str(p.raw)] if ds == "synthetic" else []),
-            # the real AIST++ sequences it compares with are read if present, not tracked: same DAG without them
-            ["evaluate.beat_align_sigma_s", "datasets.aistpp.root", "datasets.aistpp.keypoints"],
-            [f"{report}/report.md", f"{report}/figures"],
-            out_dirs=[f"{report}/figures"],
-            metrics=[f"{report}/summary.json"],
-            captions={f"{report}/report.md": CAPTION["data_report"]},
-        ),
-    ]
-    data = DataContext(
-        index=index,
-        audio_features=afeat,
-        motion_features=mfeat,
-        shards=shards,
-        sources=motion_src if ds == "youtube" else source,
-        rhythm_inputs=[afeat, mfeat] + ([str(p.raw)] if ds == "synthetic" else []),
-        labelled=ds != "youtube",
-    )
-    return {s.name: s for s in all_stages + family_stages(params, data)}
+    """All stages for the configured dataset, in DAG order: the data stages
+    (:func:`pipelines.datasets.stages.data_stages`), then the model families'."""
+    data_part, data = data_stages(params)
+    return {s.name: s for s in data_part + family_stages(params, data)}
 
 
 def family_stages(params: dict, data: DataContext) -> list[Stage]:

@@ -20,24 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # light at run time: the DAG imports this module
+    from .datasets import DataContext
     from .reports.doc import Doc
     from .stage import Stage
 
 #: The variant a family's params describe as they are (stages and files without a variant tag).
 MAIN = "main"
-
-
-@dataclass(frozen=True)
-class DataContext:
-    """What the data stages give the model families: the paths (as strings) they read."""
-
-    index: str
-    audio_features: str
-    motion_features: str
-    shards: str
-    sources: list[str]  # the dataset's source files (music, motion) the stages read besides the features
-    rhythm_inputs: list[str]  # what the rhythm protocol reads (features; the synthetic set's ground-truth beats)
-    labelled: bool  # genres and pieces known (every dataset but YouTube clips)
 
 
 @dataclass(frozen=True)

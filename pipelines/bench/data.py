@@ -23,11 +23,12 @@ import time
 
 import numpy as np
 
-from ..config import SKELETON_LAYOUT, Paths, load_params, motion_fps
+from ..config import Paths, load_params
 from ..data.audio_io import read_audio_mono
 from ..data.datasets import load_keypoints
 from ..data.skeleton import Skeleton
 from ..data.torch_data import ShardDataset, shard_loader
+from ..datasets import motion_fps, skeleton_layout
 from ..features.audio import audio_feature_kwargs, extract_audio_features
 from ..features.motion import extract_motion_features
 from ..files import read_csv, write_json
@@ -61,7 +62,7 @@ def bench_audio(params: dict, rows: list[dict], n_pieces: int) -> dict:
 
 
 def bench_motion(params: dict, rows: list[dict], n_sequences: int) -> dict:
-    sk, fps = Skeleton(SKELETON_LAYOUT[params["dataset"]]), motion_fps(params)
+    sk, fps = Skeleton(skeleton_layout(params)), motion_fps(params)
     kps = [load_keypoints(r["motion_path"], r["motion_key"]) for r in rows[:n_sequences]]
     m = params["motion"]
     wall = _timeit(

@@ -51,13 +51,12 @@ import numpy as np
 import soundfile as sf
 
 from ..cli import n_workers, parallel_map
-from ..config import MOTION_FPS as DATASET_MOTION_FPS
 from ..files import stable_hash
 from .skeleton import Skeleton
 
 log = logging.getLogger(__name__)
 
-MOTION_FPS = DATASET_MOTION_FPS["synthetic"]  # frames/s, from the one table in pipelines.config
+MOTION_FPS = 60  # frames/s, as AIST++ (pipelines.datasets.synthetic declares it; a test checks they agree)
 J = Skeleton("coco17").num_joints
 
 # name: (metre, accents per beat, swing, kick Hz, kick decay s, snare cutoff 0-1,

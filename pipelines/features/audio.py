@@ -15,7 +15,7 @@ import logging
 import librosa
 import numpy as np
 
-from ..config import audio_sample_rate
+from ..datasets import audio_sample_rate
 
 log = logging.getLogger(__name__)
 

@@ -29,10 +29,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import SKELETON_LAYOUT, SPLITS, Paths, motion_fps
+from ..config import SPLITS, Paths
 from ..data.protocols import fold_roles
 from ..data.skeleton import Skeleton
 from ..data.torch_data import ShardDataset
+from ..datasets import motion_fps, skeleton_layout
 from ..errors import InputError
 from .beat_tokens import beat_grid, pool_tokens
 from .motion import contact_pulse
@@ -177,7 +178,7 @@ def sequence_tokens(params: dict, *, motion: dict, audio: dict, piece: str, offs
     st = grid.starts
     onset = audio["onset_env"][offset : offset + n]
     logmel = audio["logmel"][offset : offset + n]
-    skeleton = Skeleton(SKELETON_LAYOUT[params["dataset"]])
+    skeleton = Skeleton(skeleton_layout(params))
     pulse = contact_pulse(
         joints=motion["joints"][:n],
         root=motion["root"][:n],

@@ -11,8 +11,8 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks
 
-from ..config import SKELETON_LAYOUT, motion_fps
 from ..data.skeleton import Skeleton
+from ..datasets import motion_fps, skeleton_layout
 from ..errors import InputError
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def motion_features_for(kp: np.ndarray, params: dict, *, source: str) -> dict:
     """:func:`extract_motion_features` with the configured dataset's skeleton, frame rate and ``motion`` params."""
     return extract_motion_features(
         kp,
-        skeleton=Skeleton(SKELETON_LAYOUT[params["dataset"]]),
+        skeleton=Skeleton(skeleton_layout(params)),
         fps=motion_fps(params),
         max_nan_fraction=params["motion"]["max_nan_fraction"],
         kinetic_min_separation_s=params["motion"]["kinetic_min_separation_s"],

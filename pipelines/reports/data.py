@@ -14,9 +14,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..config import GENRE_NAMES, MOTION_FPS, SKELETON_LAYOUT, SPLITS, Paths, motion_fps, window_specs  # noqa: E402
+from ..config import SPLITS, Paths  # noqa: E402
 from ..data.datasets import load_keypoints  # noqa: E402
 from ..data.skeleton import Skeleton  # noqa: E402
+from ..datasets import AISTPP, dataset, motion_fps, skeleton_layout, window_specs  # noqa: E402
 from ..errors import InputError  # noqa: E402
 from ..evaluation.beats import beat_align_score, beat_f_measure  # noqa: E402
 from ..evaluation.motion_stats import STATS, motion_stats, summarize_stats  # noqa: E402
@@ -66,7 +67,7 @@ def real_aistpp_motion_stats(params: dict) -> tuple[dict | None, str]:
     then says so, it never fails for want of them."""
     cfg = params["datasets"]["aistpp"]
     folder = Path(cfg["root"]) / "annotations" / "keypoints3d"
-    skeleton, fps = Skeleton(SKELETON_LAYOUT["aistpp"]), MOTION_FPS["aistpp"]
+    skeleton, fps = Skeleton(AISTPP.skeleton), AISTPP.fps(params)
     stats = []
     for f in sorted(folder.glob("*.pkl")) if folder.is_dir() else []:
         try:
@@ -106,7 +107,7 @@ def collect(params: dict) -> dict:
             gt = np.loadtxt(gt_file, skiprows=1, ndmin=2)
             beat_f[p] = beat_f_measure(estimated_s=est, reference_s=gt[:, 0])
             downbeat_f[p] = beat_f_measure(estimated_s=est_down, reference_s=gt[gt[:, 1] == 1, 0])
-    skeleton = Skeleton(SKELETON_LAYOUT[params["dataset"]])
+    skeleton = Skeleton(skeleton_layout(params))
     nan_frames, beat_align, moves = {}, [], []
     for s in seqs:
         with np.load(paths.motion_features / f"{s['sequence']}.npz") as m:
@@ -137,6 +138,7 @@ def collect(params: dict) -> dict:
         "beat_align_sigma_s": sigma_s,
         "motion_dir": paths.motion_features,
         "skeleton": skeleton,
+        "genre_names": dict(dataset(params).genre_names),
         "motion_stats": summarize_stats(per_sequence=moves),
         "motion_stats_aistpp": real_stats,
         "aistpp_keypoints_dir": real_dir,
@@ -297,7 +299,9 @@ def render(data: dict, out: Path, *, dataset: str) -> None:
         ]
         for g in genres:
             lines.append(
-                f"| {g} ({GENRE_NAMES.get(g, g)}) | " + " | ".join(str(counter.get((g, sp), 0)) for sp in SPLITS) + " |"
+                f"| {g} ({data['genre_names'].get(g, g)}) | "
+                + " | ".join(str(counter.get((g, sp), 0)) for sp in SPLITS)
+                + " |"
             )
         lines.append(
             "| **total** | "

@@ -36,9 +36,10 @@ from pathlib import Path
 import numpy as np
 
 from ..cli import n_workers, parallel_map, part_path, run_stage, take_part
-from ..config import Paths, audio_sample_rate, motion_fps
+from ..config import Paths
 from ..data.audio_io import SILENT_PEAK_DBFS, read_audio_mono
 from ..data.items import index_pieces
+from ..datasets import audio_sample_rate, motion_fps
 from ..errors import InputError, Skips
 from ..features.audio import audio_feature_kwargs, extract_audio_features, warm_up_jit
 from ..files import atomic_dir

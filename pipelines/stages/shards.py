@@ -43,8 +43,9 @@ import json
 import logging
 
 from ..cli import run_stage
-from ..config import SKELETON_LAYOUT, SPLITS, Paths, audio_sample_rate, motion_fps, window_specs
+from ..config import SPLITS, Paths
 from ..data.shard_codec import compression_settings
+from ..datasets import audio_sample_rate, dataset, motion_fps, skeleton_layout, window_specs
 from ..features.shards import read_window_index, write_shard
 from ..files import atomic_dir, sha256_file
 
@@ -60,8 +61,10 @@ def main(params: dict) -> None:
         "motion_fps": motion_fps(params),
         "sample_rate": audio_sample_rate(params),
         "hop_length": params["audio"]["hop_length"],
-        "skeleton": SKELETON_LAYOUT[params["dataset"]],
+        "skeleton": skeleton_layout(params),
     }
+    codes = dataset(params).codes  # EnCodec codes stored with each window (YouTube clips)
+    codes_dir = codes(params)[1] if codes is not None else None
     manifest = {"dataset": params["dataset"], "files": {}}
     with atomic_dir(paths.shards) as tmp:
         for spec in window_specs(params):
@@ -81,7 +84,7 @@ def main(params: dict) -> None:
                     attrs={**attrs, "window_frames": frames, "stride": spec["stride"], "split": split},
                     chunk_windows=cfg["chunk_windows"],
                     compression=compression,
-                    codes_dir=paths.clips if params["dataset"] == "youtube" else None,
+                    codes_dir=codes_dir,
                 )
                 manifest["files"][name] = {
                     "sha256": sha256_file(tmp / name),

@@ -20,8 +20,9 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..cli import run_stage
-from ..config import Paths, motion_fps, window_specs
+from ..config import Paths
 from ..data.items import with_features
+from ..datasets import motion_fps, window_specs
 from ..errors import InputError, Skips
 from ..features.windows import WINDOW_FIELDS, aligned_length, window_starts
 from ..files import atomic_dir, read_csv, write_csv

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from pipelines.config import REPO_ROOT, motion_fps
+from pipelines.config import REPO_ROOT
+from pipelines.datasets import motion_fps
 from pipelines.families.dance2music import stage_fit_tokenizer as fit_tokenizer
 from pipelines.families.dance2music.data import RHYTHM_CHANNELS
 from pipelines.families.dance2music.model import PoseToAudio

@@ -6,8 +6,9 @@ import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from pipelines.config import Paths, audio_sample_rate, motion_fps
+from pipelines.config import Paths
 from pipelines.data.audio_io import read_audio_mono
+from pipelines.datasets import audio_sample_rate, motion_fps
 from pipelines.evaluation.retrieval import pessimistic_ranks
 from pipelines.families.dance2music.music_checks import (
     audio_inputs,

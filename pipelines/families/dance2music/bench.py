@@ -26,8 +26,9 @@ import time
 import numpy as np
 import torch
 
-from ...config import SKELETON_LAYOUT, Paths, load_params, motion_fps
+from ...config import Paths, load_params
 from ...data.skeleton import Skeleton
+from ...datasets import motion_fps, skeleton_layout
 from ...files import write_json
 from ...training.bench_steps import bench_devices, bench_parser, bench_result, optimizer_step, time_steps
 from .data import RHYTHM_CHANNELS
@@ -37,7 +38,7 @@ from .tokenizer import MelKMeansTokenizer, token_layout
 
 def _shapes(params: dict) -> dict:
     fps = motion_fps(params)
-    joints = Skeleton(SKELETON_LAYOUT[params["dataset"]]).num_joints
+    joints = Skeleton(skeleton_layout(params)).num_joints
     layout = token_layout(params)
     seconds = params["dance2music"]["seconds"]
     return {

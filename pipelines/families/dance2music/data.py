@@ -170,9 +170,10 @@ def dataset_examples(params: dict, *, split: str, tokenizer) -> list[dict]:
     """Every window of the index's ``split`` sequences (synthetic, AIST++, MusicToDance): pose from the
     motion features (root added back; NaN where the source had none), tokens of the sequence's music by
     ``tokenizer`` (each file tokenized once). Each example also carries ``sequence``, ``piece`` and ``genre``."""
-    from ...config import Paths, motion_fps
+    from ...config import Paths
     from ...data.audio_io import read_audio_mono
     from ...data.items import with_features
+    from ...datasets import motion_fps
     from ...files import read_csv
 
     paths, cfg, a = Paths(params), params["dance2music"], params["audio"]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ...config import Paths, seed_indices
-from ...family import MAIN, DataContext, Family
+from ...datasets import DataContext
+from ...family import MAIN, Family
 from ...stage import Stage
 from .files import generation_results, generator_files, tokenizer_files
 

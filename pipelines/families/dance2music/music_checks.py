@@ -34,7 +34,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ...config import Paths, motion_fps
+from ...config import Paths
+from ...datasets import motion_fps
 from ...evaluation.classification import genre_probe, majority_class
 from ...evaluation.retrieval import chance_retrieval_metrics, per_query_metrics, relevance, retrieval_metrics
 from ...features.audio import audio_feature_kwargs, extract_audio_features

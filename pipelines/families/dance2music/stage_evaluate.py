@@ -44,9 +44,10 @@ import numpy as np
 import torch
 
 from ...cli import run_stage
-from ...config import SKELETON_LAYOUT, Paths, motion_fps, run_seed, seed_indices
+from ...config import Paths, run_seed, seed_indices
 from ...data.audio_io import read_audio_mono
 from ...data.skeleton import Skeleton
+from ...datasets import dataset, motion_fps, skeleton_layout
 from ...evaluation.stats import excludes_zero, mean_std, paired_bootstrap_ci
 from ...files import write_json
 from ...training.checkpoint import load_checkpoint
@@ -141,8 +142,9 @@ def audio_scores(
         for y, m in zip(audio, meta)
     ]
     out = {k: np.array([r[k] for r in rows], dtype=np.float64) for k in rows[0]}
-    if params["dataset"] == "youtube":
-        out["summary"] = {"crossmodal": None, "genre": None, "why_not": "no retrieval model trains on YouTube clips"}
+    if not dataset(params).labelled:  # the retrieval models need genres and pieces (Family.needs_labels)
+        why_not = f"no retrieval model trains on unlabelled data (dataset {params['dataset']})"
+        out["summary"] = {"crossmodal": None, "genre": None, "why_not": why_not}
         return out
     if len(audio[0]) / sr * motion_fps(params) < params["train"]["window_frames"] + 1:
         out["summary"] = {
@@ -184,7 +186,7 @@ def write_samples(
     from .media import spectrogram_figure, stick_figure_video, write_wav
 
     fps, sr = motion_fps(params), tokenizer.sample_rate
-    skeleton = Skeleton(SKELETON_LAYOUT[params["dataset"]])
+    skeleton = Skeleton(skeleton_layout(params))
     seen, chosen = set(), []
     for j, i in enumerate(index):
         if windows.meta[i]["sequence"] not in seen and len(chosen) < params["dance2music"]["samples"]:

@@ -25,7 +25,8 @@ from __future__ import annotations
 import logging
 
 from ...cli import run_stage
-from ...config import motion_fps, run_name, run_seed
+from ...config import run_name, run_seed
+from ...datasets import motion_fps
 from ...training.checkpoint import save_checkpoint
 from ...training.loop import lr_lambda
 from ...training.runtime import configure_device, seed_everything, use_amp

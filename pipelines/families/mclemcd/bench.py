@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import torch
 
-from ...config import SKELETON_LAYOUT, Paths, load_params
+from ...config import Paths, load_params
 from ...data.skeleton import Skeleton
+from ...datasets import skeleton_layout
 from ...files import write_json
 from ...training.bench_steps import bench_devices, bench_parser, bench_result, optimizer_step, time_steps
 from .model import MCLEMCD, loss_terms, resolve_config
@@ -26,12 +27,12 @@ def step_rate(params: dict, size: str, device: torch.device, *, steps: int) -> d
     cfg = resolve_config(params)
     cfg.update(cfg["sizes"][size])
     variant = variant_of(params)
-    joints = Skeleton(SKELETON_LAYOUT[params["dataset"]]).num_joints
+    joints = Skeleton(skeleton_layout(params)).num_joints
     frames, batch = cfg["window_frames"], cfg["batch_size"]
     torch.manual_seed(0)
     model = (
         MCLEMCD(
-            layout=SKELETON_LAYOUT[params["dataset"]],
+            layout=skeleton_layout(params),
             genres=[str(i) for i in range(10)],
             variant=variant,
             cfg=cfg,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ...config import ParamsError, Paths, seed_indices
-from ...family import DataContext, Family
+from ...datasets import DataContext
+from ...family import Family
 from ...stage import Stage
 from .variants import grid_variants
 
@@ -55,17 +56,15 @@ def check_params(params: dict, source: str) -> None:
     """Cross-key checks of the ``mclemcd`` section (:func:`pipelines.config.validate_params` calls it)."""
     sizes = [w["frames"] for w in params["windows"]]
     cfg = params[NAME]
-    if params["dataset"] in cfg["segmentation"]:
-        seg = cfg["segmentation"][params["dataset"]]
-        if seg["window_frames"] not in sizes:
-            raise ParamsError(
-                f"{source}: mclemcd.segmentation.{params['dataset']}.window_frames: "
-                f"{seg['window_frames']} is not one of the window sizes {sizes}"
-            )
-        if seg["segment_frames"] % seg["window_frames"]:
-            raise ParamsError(
-                f"{source}: mclemcd.segmentation.{params['dataset']}.segment_frames: not a multiple of window_frames"
-            )
+    name = params["dataset"] if params["dataset"] in cfg["segmentation"] else "default"
+    seg = cfg["segmentation"][name]
+    if seg["window_frames"] not in sizes:
+        raise ParamsError(
+            f"{source}: mclemcd.segmentation.{name}.window_frames: "
+            f"{seg['window_frames']} is not one of the window sizes {sizes}"
+        )
+    if seg["segment_frames"] % seg["window_frames"]:
+        raise ParamsError(f"{source}: mclemcd.segmentation.{name}.segment_frames: not a multiple of window_frames")
     main, grid = cfg["main"], cfg["ablation"]
     if (
         main["collaborative"] not in grid["collaborative"]

@@ -29,12 +29,18 @@ from .gcn import Graph, GraphEncoder
 from .variants import Variant
 
 
+def segmentation(params: dict) -> dict:
+    """``mclemcd.segmentation`` of the configured dataset (its ``default`` for a dataset without one)."""
+    seg = params["mclemcd"]["segmentation"]
+    return seg.get(params["dataset"], seg["default"])
+
+
 def resolve_config(params: dict) -> dict:
     """``mclemcd`` params with the chosen size preset (``small`` or ``paper``), the dataset's
     segmentation and the protocol's seed and folds merged in."""
     cfg = dict(params["mclemcd"])
     cfg.update(cfg["sizes"][cfg["size"]])
-    cfg.update(cfg["segmentation"][params["dataset"]])
+    cfg.update(segmentation(params))
     # the data protocol is fixed by the main seed and evaluate.folds, whatever seed a run trains with
     cfg.update(protocol_seed=params["seed"], folds=params["evaluate"]["folds"])
     return cfg

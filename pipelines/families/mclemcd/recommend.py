@@ -27,6 +27,7 @@ import torch
 
 from ...config import ParamsError, Paths, load_params
 from ...data.datasets import load_keypoints
+from ...datasets import dataset
 from ...errors import InputError
 from ...evaluation.classification import vote
 from ...features.motion import motion_features_for
@@ -61,8 +62,9 @@ def windows_of(x: np.ndarray, frames: int) -> np.ndarray:
 def dance_windows(path: Path, params: dict, frames: int) -> np.ndarray:
     """Root-centred, scale-normalised joint windows (N, frames, J, 3) of a motion file."""
     key = MOTION_KEYS.get(path.suffix)
-    if key == "keypoints3d" and params["dataset"] == "aistpp":
-        key = params["datasets"]["aistpp"]["keypoints"]  # what the model was trained on
+    read = dataset(params).keypoints
+    if key == "keypoints3d" and read is not None:
+        key = read(params)  # the array the model was trained on (keypoints3d_optim on AIST++ if so configured)
     if key is None:
         raise InputError(path, f"unknown motion file type {path.suffix!r} (expected {', '.join(MOTION_KEYS)})")
     kp = load_keypoints(path, key)

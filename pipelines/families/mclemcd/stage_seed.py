@@ -16,7 +16,8 @@ import logging
 from dataclasses import asdict
 
 from ...cli import run_stage
-from ...config import SKELETON_LAYOUT, Paths, run_seed
+from ...config import Paths, run_seed
+from ...datasets import skeleton_layout
 from ...files import atomic_file
 from ...training.runtime import configure_device, use_amp
 from .model import resolve_config
@@ -36,7 +37,7 @@ def main(params: dict, *, seed_index: int) -> None:
         data,
         variant=variant,
         cfg=cfg,
-        layout=SKELETON_LAYOUT[params["dataset"]],
+        layout=skeleton_layout(params),
         genres=genres,
         seed=seed,
         device=device,

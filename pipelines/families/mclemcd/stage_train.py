@@ -39,7 +39,8 @@ import time
 from dataclasses import asdict
 
 from ...cli import run_stage
-from ...config import SKELETON_LAYOUT, Paths
+from ...config import Paths
+from ...datasets import skeleton_layout
 from ...files import atomic_dir, atomic_file
 from ...training.checkpoint import save_checkpoint
 from ...training.runtime import configure_device, use_amp
@@ -54,7 +55,7 @@ log = logging.getLogger(__name__)
 def main(params: dict, *, grid: str = "main") -> None:
     cfg = resolve_config(params)
     paths = Paths(params)
-    ds = params["dataset"]
+    layout = skeleton_layout(params)
     frames = cfg["window_frames"]
     data, genres = load_all_windows(params, frames)
     device = configure_device(params)
@@ -72,7 +73,7 @@ def main(params: dict, *, grid: str = "main") -> None:
                 data,
                 variant=v,
                 cfg=cfg,
-                layout=SKELETON_LAYOUT[ds],
+                layout=layout,
                 genres=genres,
                 seed=params["seed"],
                 device=device,
@@ -88,7 +89,7 @@ def main(params: dict, *, grid: str = "main") -> None:
                     variant=asdict(v),
                     genres=genres,
                     config=cfg,
-                    layout=SKELETON_LAYOUT[ds],
+                    layout=layout,
                     frames=frames,
                     n_mels=int(data["mel"].shape[2]),
                 )
@@ -107,7 +108,7 @@ def main(params: dict, *, grid: str = "main") -> None:
                 for g, row in zip(genres, metrics["confusion"]):
                     fh.write(g + "," + ",".join(map(str, row)) + "\n")
         summary = {
-            "dataset": ds,
+            "dataset": params["dataset"],
             "protocol": cfg["protocol"],
             "size": cfg["size"],
             "window_frames": frames,

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import torch
 
-from ...config import SKELETON_LAYOUT, Paths, load_params, motion_fps
+from ...config import Paths, load_params
 from ...data.skeleton import Skeleton
+from ...datasets import motion_fps, skeleton_layout
 from ...files import write_json
 from ...training.bench_steps import bench_devices, bench_parser, bench_result, optimizer_step, time_steps
 from .model import build_motionbeat
@@ -50,7 +51,7 @@ def step_rate(params: dict, size: str, device: torch.device, *, steps: int, bpm:
     cfg = motionbeat_config(params)
     if size != "small":
         cfg.update(cfg["sizes"][size])
-    joints = Skeleton(SKELETON_LAYOUT[params["dataset"]]).num_joints
+    joints = Skeleton(skeleton_layout(params)).num_joints
     audio_dim, motion_dim = params["audio"]["n_mels"] + 2, joints * 3 * 2
     batch, length = params["train"]["batch_size"], token_count(params, bpm=bpm)
     kt, kj = cfg["tempo_negatives"]["count"], cfg["jitter_negatives"]["count"]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ...config import Paths, runs
-from ...family import MAIN, DataContext, Family, model_name, run_args, run_params
+from ...datasets import DataContext
+from ...family import MAIN, Family, model_name, run_args, run_params
 from ...stage import Stage
 from ..retrieval.names import RHYTHM_PARAMS
 

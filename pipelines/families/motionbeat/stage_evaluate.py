@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 from ...cli import run_stage
-from ...config import Paths, motion_fps, run_name
+from ...config import Paths, run_name
+from ...datasets import motion_fps
 from ...evaluation.rhythm import beat_probe
 from ...evaluation.runs import probe_sample, rhythm_scores, score_run
 from ...family import MAIN, resolve_variant

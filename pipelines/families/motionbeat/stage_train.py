@@ -22,8 +22,9 @@ from __future__ import annotations
 import logging
 
 from ...cli import run_stage
-from ...config import SKELETON_LAYOUT, Paths, run_name, run_seed
+from ...config import Paths, run_name, run_seed
 from ...data.skeleton import Skeleton
+from ...datasets import skeleton_layout
 from ...errors import InputError
 from ...family import model_name as family_model_name
 from ...family import resolve_variant
@@ -74,7 +75,7 @@ def train(params: dict, *, seed_index: int = 0, fold: int | None = None, variant
             tcfg=tcfg,
             seed=seed,
             device=device,
-            skeleton=Skeleton(SKELETON_LAYOUT[params["dataset"]]),
+            skeleton=Skeleton(skeleton_layout(params)),
             lr_lambda=lr_lambda({**tcfg, "max_epochs": cfg["max_epochs"]}),
             live=live,
             amp=use_amp(params, device),

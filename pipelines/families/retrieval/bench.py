@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from ...config import SKELETON_LAYOUT
 from ...data.skeleton import Skeleton
+from ...datasets import skeleton_layout
 from ...training.bench_steps import optimizer_step, time_steps
 from .model import build_model
 
@@ -16,7 +16,7 @@ RETRIEVAL_AUDIO_DIM = 96 + 20 + 2
 def temporal_rate(params: dict, size: str, device: torch.device, *, steps: int) -> dict:
     """Training windows per second of the temporal retrieval model (``size`` small: its params; paper: the same)."""
     cfg = params["temporal"]
-    joints = Skeleton(SKELETON_LAYOUT[params["dataset"]]).num_joints
+    joints = Skeleton(skeleton_layout(params)).num_joints
     frames, batch = params["train"]["window_frames"], params["train"]["batch_size"]
     a_dim, m_dim = RETRIEVAL_AUDIO_DIM, joints * 3 * 2
     stats = lambda d: (torch.zeros(d), torch.ones(d))  # noqa: E731

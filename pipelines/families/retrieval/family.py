@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ...config import ParamsError, Paths
-from ...family import DataContext, Family, run_args, run_params
+from ...datasets import DataContext, dataset
+from ...family import Family, run_args, run_params
 from ...stage import CAPTION, Stage
 from .names import DETERMINISTIC, LEARNED, RETRIEVAL_MODELS, RHYTHM_PARAMS, model_runs
 
@@ -50,7 +51,8 @@ def retrieval_stages(params: dict, data: DataContext) -> list[Stage]:
 def check_params(params: dict, source: str) -> None:
     """Cross-key checks of the retrieval params (:func:`pipelines.config.validate_params` calls it)."""
     sizes = [w["frames"] for w in params["windows"]]
-    if params["dataset"] != "youtube" and params["train"]["window_frames"] not in sizes:
+    # on unlabelled data no retrieval model trains (Family.needs_labels), and the windows are the dataset's own
+    if dataset(params).labelled and params["train"]["window_frames"] not in sizes:
         raise ParamsError(
             f"{source}: train.window_frames: {params['train']['window_frames']} is not one of the window sizes {sizes}"
         )

@@ -41,7 +41,8 @@ import numpy as np
 import torch
 
 from ...cli import run_stage
-from ...config import Paths, motion_fps, run_name
+from ...config import Paths, run_name
+from ...datasets import motion_fps
 from ...evaluation.runs import probe_sample, rhythm_scores, score_run
 from ...features.beat_windows import Features, frame_shift, frame_windows, probe_reference, token_set
 from ...training.checkpoint import load_checkpoint

@@ -34,8 +34,9 @@ import numpy as np
 import torch
 
 from ...cli import run_stage
-from ...config import SKELETON_LAYOUT, Paths, run_name, run_seed
+from ...config import Paths, run_name, run_seed
 from ...data.skeleton import Skeleton
+from ...datasets import skeleton_layout
 from ...errors import InputError
 from ...evaluation.retrieval import relevance, retrieval_metrics
 from ...training.augment import aligned_crops, mirror, random_angles, rotate_about_vertical
@@ -202,7 +203,7 @@ def train_model(params: dict, model_name: str, *, seed_index: int = 0, fold: int
                 tcfg=tcfg,
                 seed=seed,
                 device=device,
-                skeleton=Skeleton(SKELETON_LAYOUT[params["dataset"]]),
+                skeleton=Skeleton(skeleton_layout(params)),
                 live=live,
                 amp=use_amp(params, device),
             )
