@@ -231,3 +231,89 @@ def test_add_a_model_family_as_the_readme_says(tmp_path):
     head = json.loads((work / "results" / "synthetic" / "summary" / "cosine.json").read_text())
     assert 0 <= head["R@1"] <= 1 and head["windows"] > 1
     assert "## Mean-pooled cosine" in (work / "results" / "synthetic" / "report.md").read_text()
+
+
+TOY_DATASET = '''
+    """A toy dataset: one sequence per split of the synthetic dataset's generated tree."""
+
+    from pathlib import Path
+
+    from .record import Dataset
+    from .synthetic import DATASET as SYNTHETIC
+
+
+    def _raw(params):  # the tree `dataset: synthetic` generates (its stage acquire)
+        return [str(Path(params["data_dir"]) / "synthetic" / "raw")]
+
+
+    def _build_index(params, skips):
+        rows, excluded, info = SYNTHETIC.build_index({**params, "dataset": "synthetic"}, skips)
+        per_split = params["datasets"]["toy"]["per_split"]
+        keep = [r for s in ("train", "val", "test") for r in [r for r in rows if r["split"] == s][:per_split]]
+        return keep, excluded, info
+
+
+    DATASET = Dataset(
+        name="toy", motion_fps=SYNTHETIC.motion_fps, skeleton=SYNTHETIC.skeleton, source_deps=_raw,
+        build_index=_build_index, genre_names=SYNTHETIC.genre_names,
+    )
+'''
+
+
+@pytest.mark.slow
+def test_add_a_dataset_as_the_readme_says(tmp_path):
+    """README "Add a dataset", step by step, in a copy of the workflow: a 3-sequence subset of the
+    synthetic set becomes `dataset: toy`; `snakemake -n all` plans the whole DAG on it and its data
+    stages run to the shards and the data report."""
+    params = tiny_dag_params(tmp_path)
+    work = workflow_copy(tmp_path / "work", params)
+    smk = [str(Path(sys.executable).parent / "snakemake"), "--cores", "2"]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+    def run(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+        out = subprocess.run(list(args), cwd=work, capture_output=True, text=True, timeout=timeout, env=env)
+        assert out.returncode == 0, (args, out.stdout[-2000:], out.stderr[-3000:])
+        return out
+
+    run(*smk, "data/synthetic/index")  # the synthetic tree the toy reads
+    steps = _steps("Add a dataset")
+    # 1: the module
+    assert "pipelines/datasets/<name>.py" in steps[0] and "DATASET = Dataset(" in steps[0]
+    (work / "pipelines" / "datasets" / "toy.py").write_text(textwrap.dedent(TOY_DATASET).lstrip())
+    # 2: listed once
+    assert "DATASETS" in steps[1]
+    init = work / "pipelines" / "datasets" / "__init__.py"
+    text = init.read_text().replace(
+        "from .youtube import DATASET as YOUTUBE\n",
+        "from .toy import DATASET as TOY\nfrom .youtube import DATASET as YOUTUBE\n",
+    )
+    init.write_text(
+        text.replace("(SYNTHETIC, AISTPP, MUSICTODANCE, YOUTUBE)", "(SYNTHETIC, AISTPP, MUSICTODANCE, YOUTUBE, TOY)")
+    )
+    # 3: its params section and schema
+    assert "datasets.<name>" in steps[2] and "params.schema.json" in steps[2]
+    params["datasets"]["toy"] = {"per_split": 1}
+    schema_path = work / "workflow" / "schemas" / "params.schema.json"
+    schema = json.loads(schema_path.read_text())
+    schema["properties"]["datasets"]["properties"]["toy"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["per_split"],
+        "properties": {"per_split": {"type": "integer", "minimum": 1}},
+    }
+    schema_path.write_text(json.dumps(schema, indent=2))
+    # 4: select it, regenerate dvc.yaml, plan and run
+    assert "dataset: <name>" in steps[3] and "pipelines.dag --write" in steps[3]
+    params["dataset"] = "toy"
+    (work / "params.yaml").write_text(json.dumps(params))  # JSON is YAML
+    run(sys.executable, "-m", "pipelines.dag", "--write", "--output", str(work / "dvc.yaml"))
+    assert "data/toy/shards" in (work / "dvc.yaml").read_text()
+    dry = run(*smk, "-n", "all")
+    for stage in ("acquire", "shards", "train_clip_seed0", "evaluate_motionbeat_seed0", "mclemcd", "report"):
+        assert re.search(rf"\b{stage}\b", dry.stdout + dry.stderr), stage
+    run(*smk, "data/toy/shards", "results/toy/data_report/summary.json", timeout=1200)
+    index = (work / "data" / "toy" / "index" / "sequences.csv").read_text().splitlines()
+    assert len(index) == 1 + 3, index
+    summary = json.loads((work / "results" / "toy" / "data_report" / "summary.json").read_text())
+    assert summary["sequences"] == 3
+    assert sorted(p.name for p in (work / "data" / "toy" / "shards").glob("*_test.h5"))
