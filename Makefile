@@ -105,6 +105,7 @@ lint: $(STAMP)
 	snakefmt --check Snakefile workflow/rules
 	snakemake --lint
 	python -m pipelines.dag --check
+	python -m pipelines.tools.params_schema --check
 
 format: $(STAMP)
 	ruff check --fix pipelines tests

@@ -10,7 +10,7 @@ the pelvis for ``mtd23``). :attr:`Skeleton.hops` counts bones from the root, eac
 :attr:`Skeleton.parents` entry is its neighbour one bone nearer the root, and every bone
 vector this project computes points away from the root, child − parent: per edge in
 :meth:`Skeleton.bones` (the shards' ``motion/bones``) and per joint in
-:meth:`pipelines.models.gcn.Graph.limbs` (MCLEMCD's ``limbs`` input).
+the ``limbs`` input of MCLEMCD's graph network.
 
 The MusicToDance release ships no joint names. Its bone list below was read off the
 released ``skeletons.json`` files: every edge joins two joints whose distance stays

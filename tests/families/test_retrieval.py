@@ -63,7 +63,7 @@ def val_score_of_checkpoint(params: dict, ckpt: dict) -> float:
     """``train.select_by`` of a checkpoint's weights on the validation windows, scored as training does."""
     from pipelines.evaluation.retrieval import relevance
     from pipelines.families.retrieval.model import run_windows
-    from pipelines.families.retrieval.stage_train import _piece_ids, validation_scores
+    from pipelines.families.retrieval.training import _piece_ids, validation_scores
     from pipelines.training.runtime import configure_device
 
     tcfg, device = params["train"], configure_device(params)  # where the stage trained and scored it

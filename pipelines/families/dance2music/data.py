@@ -1,5 +1,5 @@
 """Dance-to-music training examples: pose frames (with their detection mask) and the audio tokens
-of the same seconds (issue #12; the model is :mod:`pipelines.models.dance2music`).
+of the same seconds (issue #12; the model is :mod:`pipelines.families.dance2music.model`).
 
 A clip or sequence gives windows of ``seconds`` (default 5 s) every ``stride_seconds``. Pose
 frames stay at the clip's own rate; the tokens of a window start at the code frame of its first

@@ -1,5 +1,5 @@
 """Pose-to-audio-token generation: a transformer encoder over pose frames and a causal decoder over
-codec tokens (issue #12's model; the tokenizers are :mod:`pipelines.models.audio_tokenizer`).
+codec tokens (issue #12's model; the tokenizers are :mod:`pipelines.families.dance2music.tokenizer`).
 
 Choices (where DanceToMusic's code went wrong, and what this module does instead):
 
@@ -24,7 +24,7 @@ Choices (where DanceToMusic's code went wrong, and what this module does instead
   also adds a projection of the encoder output at its own time (:meth:`PoseToAudio.aligned_memory`),
   so the decoder knows what the dance does now instead of having to find it by cross-attention;
   the pose inputs can carry the dance's kinetic-beat pulse and speed
-  (``dance2music.rhythm_pulse``, :func:`pipelines.data.generation.kinetic_pulse`). Without the two, the
+  (``dance2music.rhythm_pulse``, :func:`pipelines.families.dance2music.data.kinetic_pulse`). Without the two, the
   generated music's beats fall where chance puts them (the ``no_rhythm`` ablation).
 - **Classifier-free guidance**: training replaces the pose memory by a learned null vector with
   probability ``cond_drop``; generation with ``guidance`` w > 1 mixes the logits as

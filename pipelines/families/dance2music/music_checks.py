@@ -7,7 +7,7 @@ sample 0 falls) and ``genre`` (the dance's). The retrieval model (stage ``train_
 checkpoint) reads both as it reads a shard window of ``train.window_frames`` frames:
 
 - music: :func:`audio_inputs`, the shards' per-frame features (``AUDIO_INPUTS`` of
-  :mod:`pipelines.models.retrieval`) from :func:`pipelines.features.audio.extract_audio_features`
+  :mod:`pipelines.families.retrieval.model`) from :func:`pipelines.features.audio.extract_audio_features`
   at ``sr = motion_fps * hop_length``, so that analysis frame ``i`` (centred at ``i / fps`` s)
   pairs with motion frame ``pose_start + i``;
 - motion: :func:`motion_inputs`, the window's joints and velocities from the motion feature

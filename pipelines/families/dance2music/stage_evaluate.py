@@ -6,7 +6,7 @@
 (``results/<dataset>/dance2music/V/evaluation.json``, no samples).
 
 Every training run (``models/<dataset>/dance2music/seed<K>.pt``) and three baselines
-(:mod:`pipelines.evaluation.generation`): the nearest-neighbour window's real codes, codes drawn
+(:mod:`pipelines.families.dance2music.scores`): the nearest-neighbour window's real codes, codes drawn
 from the training unigram, and the tokenizer round trip of the true music (the ceiling). The
 real music itself is scored too, where a score does not need tokens.
 
@@ -21,7 +21,7 @@ real music itself is scored too, where a score does not need tokens.
   beat coverage, beat hit (± ``dance2music.beat_hit_tolerance_s``) and BeatAlign
   (``evaluate.beat_align_sigma_s``) against the dance's kinetic beats; the cross-modal check and
   the genre probe by the main ``temporal`` retrieval model
-  (:mod:`pipelines.evaluation.generated_music`; not for ``youtube``, where no retrieval model
+  (:mod:`pipelines.families.dance2music.music_checks`; not for ``youtube``, where no retrieval model
   trains, nor when ``dance2music.seconds`` is shorter than its ``train.window_frames``).
 - **Margins**: model minus nearest neighbour, and model minus unigram, per window (the model's
   value is the mean over its runs), with a paired bootstrap interval over the windows

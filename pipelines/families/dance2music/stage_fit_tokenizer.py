@@ -6,7 +6,7 @@ Runs when ``dance2music.tokenizer`` is ``mel_kmeans`` (EnCodec needs no fitting)
 of the index's train sequences (each file once; ``audio_path`` of ``index/sequences.csv``; not
 the pieces stage ``audio_features`` left out under ``on_error: skip``),
 computes log-mel frames at ``dance2music.mel_kmeans`` (resampled to its ``sample_rate``) and fits
-the residual k-means codebooks (:func:`pipelines.models.audio_tokenizer.fit_mel_kmeans`, at most
+the residual k-means codebooks (:func:`pipelines.families.dance2music.tokenizer.fit_mel_kmeans`, at most
 ``max_frames`` frames, seeded by ``seed``). Writes
 
 - ``models/<dataset>/dance2music/tokenizer.npz`` (:meth:`MelKMeansTokenizer.save`);

@@ -8,11 +8,11 @@
 decoder input) into ``models/<dataset>/dance2music/V/``.
 
 Windows of ``dance2music.seconds`` from the index's train and val sequences
-(:func:`pipelines.data.generation.dataset_examples`: pose from the motion features, missing
+(:func:`pipelines.families.dance2music.data.dataset_examples`: pose from the motion features, missing
 frames masked; tokens of the sequence's music by the configured tokenizer). The model is
-:mod:`pipelines.models.dance2music` at the ``generate`` params; training, scheduled sampling
+:mod:`pipelines.families.dance2music.model` at the ``dance2music`` params; training, scheduled sampling
 and the free-running validation that picks the kept epoch are described in
-:mod:`pipelines.training.dance2music`. Seeded (``seed`` + K); the top-level ``device: auto``
+:mod:`pipelines.families.dance2music.training`. Seeded (``seed`` + K); the top-level ``device: auto``
 uses CUDA when present. Curves go to ``models/<dataset>/dance2music/seed<K>_live/`` (dvclive).
 
 Output: ``models/<dataset>/dance2music/seed<K>.pt`` (:mod:`pipelines.training.checkpoint`

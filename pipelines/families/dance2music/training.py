@@ -1,5 +1,5 @@
-"""Dance-to-music training run (the model is :mod:`pipelines.models.dance2music`; the windows
-:class:`pipelines.data.generation.GenerationSet`).
+"""Dance-to-music training run (the model is :mod:`pipelines.families.dance2music.model`; the windows
+:class:`pipelines.families.dance2music.data.GenerationSet`).
 
 Through the one training loop (:func:`pipelines.training.loop.fit`):
 
@@ -11,7 +11,7 @@ Through the one training loop (:func:`pipelines.training.loop.fit`):
   validation windows are generated from BOS with the configured sampling (``dance2music.sampling``,
   a fixed seed, so every epoch draws alike) and scored by ``val_free_mel_error``, the mean
   squared distance between the log-mel the generated codes stand for and that of the true codes
-  (:func:`pipelines.models.audio_tokenizer.token_logmel`), over the true frames' variance (0 =
+  (:func:`pipelines.families.dance2music.tokenizer.token_logmel`), over the true frames' variance (0 =
   the tokenizer's own rendering of the true music, 1 = no better than its mean frame), and by
   ``val_free_timbre_error`` (:func:`timbre_error`: the same for the window's mean spectrum). The
   kept checkpoint is the epoch with the lowest of the one ``dance2music.select_by`` names (never the

@@ -1,6 +1,6 @@
 """MCLEMCD's networks (Multimedia Systems 2024, rebuilt from its description): music genre from dance.
 
-- motion encoder: an adaptive graph-conv network (:mod:`pipelines.models.gcn`) over the dataset's
+- motion encoder: an adaptive graph-conv network (:mod:`pipelines.families.mclemcd.gcn`) over the dataset's
   complete skeleton graph with a genre classification head; inputs ``joints`` (root-centred
   positions), ``limbs`` (bone vector to the parent joint, :meth:`pipelines.data.skeleton.Skeleton.limbs`),
   ``early`` fusion (both, 6 channels, one network) or ``late`` fusion (two networks, logits summed);

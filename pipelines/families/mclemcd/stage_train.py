@@ -5,7 +5,7 @@
 ``--grid main`` (stage ``mclemcd``, in the default target) trains the ``mclemcd.main`` variant;
 ``--grid ablation`` (stage ``mclemcd_ablation``, target ``ablations``) trains every variant of
 the ``mclemcd.ablation`` grid (networks in
-:mod:`pipelines.models.mclemcd`; ``fc`` without collaborative learning equals ``plain`` and is
+:mod:`pipelines.families.mclemcd.model`; ``fc`` without collaborative learning equals ``plain`` and is
 not trained twice) through :func:`pipelines.training.loop.fit`, with the two-phase schedule:
 phase one (``phase1_epochs``) trains the motion encoder and the music autoencoder
 independently, phase two (``phase2_epochs``) adds the collaborative losses; without

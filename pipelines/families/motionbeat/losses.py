@@ -1,6 +1,6 @@
 """Structural rhythm alignment losses (MotionBeat): soft-DTW and the bar-position earth mover's distance.
 
-Each is a plain differentiable function of tensors, like the terms in :mod:`pipelines.models.losses`.
+Each is a plain differentiable function of tensors, like the terms in :mod:`pipelines.training.losses`.
 
 - :func:`soft_dtw` / :func:`soft_dtw_divergence` compare two (variable-length) sequences up to a
   smooth monotone time warp (Cuturi & Blondel 2017; Blondel, Mensch & Vert 2021).

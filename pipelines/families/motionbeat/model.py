@@ -24,10 +24,10 @@ choice is ours, and a param (``motionbeat`` in params.yaml):
   to ±``contact_clamp``.
 - **Accent heads**: a linear layer and a sigmoid per token on each encoder's output, the
   predicted accent curve the structural rhythm alignment loss compares
-  (:mod:`pipelines.models.alignment_losses`).
+  (:mod:`pipelines.families.motionbeat.losses`).
 
 :class:`MotionBeat` owns the encoders and heads; its losses are assembled in
-:mod:`pipelines.training.motionbeat`.
+:mod:`pipelines.families.motionbeat.training`.
 """
 
 from __future__ import annotations

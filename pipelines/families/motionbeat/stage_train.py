@@ -7,8 +7,8 @@ overrides; model ``motionbeat_<V>``).
 The windows are the retrieval models' (``shards/w<train.window_frames>_{train,val}.h5``, or the
 fold's under ``evaluate.protocol: kfold``), as beat-synchronous tokens
 (:mod:`pipelines.features.beat_windows`), standardised with the training tokens' statistics. The
-losses, negatives and augmentation are described in :mod:`pipelines.training.motionbeat`; the
-model in :mod:`pipelines.models.motionbeat`. Seeded and deterministic on the CPU; the top-level
+losses, negatives and augmentation are described in :mod:`pipelines.families.motionbeat.training`; the
+model in :mod:`pipelines.families.motionbeat.model`. Seeded and deterministic on the CPU; the top-level
 ``device: auto`` uses CUDA when present. Curves go to ``models/<dataset>/<model>/seed<K>_live/``
 (dvclive).
 

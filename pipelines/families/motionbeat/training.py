@@ -1,9 +1,9 @@
-"""MotionBeat's losses and training run (the model is :mod:`pipelines.models.motionbeat`).
+"""MotionBeat's losses and training run (the model is :mod:`pipelines.families.motionbeat.model`).
 
 Loss terms, each a named entry of the loss dict :func:`pipelines.training.loop.fit` sums with
 its weight:
 
-- ``ecl``, the embodied contrastive loss (:func:`pipelines.models.losses.embodied_infonce`):
+- ``ecl``, the embodied contrastive loss (:func:`pipelines.training.losses.embodied_infonce`):
   symmetric InfoNCE over the batch whose denominators add, per anchor,
 
   - *tempo negatives*: ``tempo_negatives.count`` windows of other pieces whose tempo is within
