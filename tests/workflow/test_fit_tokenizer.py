@@ -38,6 +38,6 @@ def test_tokenizer_is_fitted_on_train_music_and_scored_on_val_music(tmp_path):
 
 def test_the_stage_exists_only_for_the_offline_tokenizer(tmp_path):
     params = make_params(tmp_path)
-    assert "fit_tokenizer" in stages(params)
+    assert "fit_dance2music_tokenizer" in stages(params)
     params["dance2music"]["tokenizer"] = "encodec"
-    assert "fit_tokenizer" not in stages(params)
+    assert "fit_dance2music_tokenizer" not in stages(params)

@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 from ...config import Paths  # noqa: E402
 from ...evaluation.retrieval import pessimistic_ranks  # noqa: E402
 from ...reports.doc import Doc, pct, spread  # noqa: E402
-from .names import model_runs  # noqa: E402
+from .names import model_runs as runs_of  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -163,11 +163,11 @@ def build(params: dict, doc: Doc, *, models: tuple[str, ...]) -> None:
     paths = Paths(params)
     summary = json.loads((paths.data_report / "summary.json").read_text())
     model_runs = {
-        m: [json.loads(paths.model_files(m, r["name"])["evaluation"].read_text()) for r in model_runs(params, m)]
+        m: [json.loads(paths.model_files(m, r["name"])["evaluation"].read_text()) for r in runs_of(params, m)]
         for m in models
     }
     metrics = {m: r[0] for m, r in model_runs.items()}  # the main run, for the figures
-    evals = {m: np.load(paths.model_files(m, model_runs(params, m)[0]["name"])["eval"]) for m in models}
+    evals = {m: np.load(paths.model_files(m, runs_of(params, m)[0]["name"])["eval"]) for m in models}
     comparison = json.loads((paths.results / "comparison.json").read_text())
     ks = params["evaluate"]["ks"]
     W = params["train"]["window_frames"]

@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import logging
 
-import torch
-
 from ...cli import run_stage
 from ...config import Paths, run_name, run_seed
 from ...data.skeleton import Skeleton
@@ -47,7 +45,6 @@ from .training import train_contrastive
 log = logging.getLogger(__name__)
 
 
-@torch.no_grad()
 def train_model(params: dict, model_name: str, *, seed_index: int = 0, fold: int | None = None):
     """Fit one run of ``model_name`` — seed ``seed + seed_index``, on fold ``fold``'s training
     windows under ``evaluate.protocol: kfold`` — and write its checkpoint; returns its path."""

@@ -19,6 +19,7 @@ from ...training.loop import fit, lr_lambda
 from ...training.losses import not_negative_mask
 
 
+@torch.no_grad()
 def validation_scores(model, val: dict, *, device: torch.device, batch_size: int, rule: str) -> dict:
     """Validation InfoNCE (batches in order, the same negatives rule as training) and music → motion
     piece mAP over all validation windows (the model selection metric ``val_piece_map``)."""
