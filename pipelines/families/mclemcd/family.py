@@ -92,7 +92,7 @@ def _report(params: dict, doc, context: dict) -> None:
 def _ablation_report(params: dict) -> tuple[list[str], dict]:
     import json
 
-    from .report import ablation_markdown
+    from .tables import ablation_markdown
 
     grid = json.loads((Paths(params).results / f"{NAME}_ablation" / "metrics.json").read_text())
     return ["## MCLEMCD", "", ablation_markdown(grid)], {}

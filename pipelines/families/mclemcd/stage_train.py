@@ -45,7 +45,7 @@ from ...files import atomic_dir, atomic_file
 from ...training.checkpoint import save_checkpoint
 from ...training.runtime import configure_device, use_amp
 from .model import resolve_config
-from .report import ablation_markdown
+from .tables import ablation_markdown
 from .training import load_all_windows, run_variant
 from .variants import grid_variants, variant_of
 
